@@ -1,0 +1,47 @@
+# gandemo: `make book` builds the HTML book, `make test` runs lint, unit tests and book checks.
+# Both create .venv on first use and install from constraints.txt (exact versions).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BOOK_HTML := book/_build/html/index.html
+
+.PHONY: book test lint unit lab clean lock
+
+$(STAMP): pyproject.toml constraints.txt
+	@if [ ! -x "$(PY)" ]; then echo "==> creating $(VENV) (python3 -m venv)"; python3 -m venv "$(VENV)"; fi
+	@echo "==> installing gandemo (editable) with the book and test tools, pinned by constraints.txt"
+	@# pip's notes about this machine's local index folders are noise, not resolver warnings
+	@set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check --progress-bar off \
+		-c constraints.txt -e ".[book,test]" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+	@echo "==> registering the Jupyter kernel 'gandemo' inside $(VENV)"
+	@$(PY) -m ipykernel install --sys-prefix --name gandemo --display-name "Python (gandemo)" >/dev/null
+	@touch "$@"
+	@echo "==> environment ready: $(VENV)"
+
+book: $(STAMP)
+	@echo "==> building the book (executes every chapter; warnings are errors)"
+	$(VENV)/bin/jupyter-book build book -W -n --keep-going
+	@echo "==> book built: $(CURDIR)/$(BOOK_HTML)"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests book/chapters
+	$(VENV)/bin/ruff format --check src tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -m "not book"
+
+test: lint $(STAMP)
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book/chapters
+
+# Refresh constraints.txt from the current environment (run after editing dependencies).
+lock: $(STAMP)
+	@{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+	@echo "==> constraints.txt refreshed"
+
+clean:
+	rm -rf book/_build .pytest_cache

@@ -1,0 +1,138 @@
+r"""Target distributions with both a density (for the theory) and a sampler (for training).
+
+The 1-D families here have closed-form densities, so the book can compare what a network learns
+with what the formulas say. Sampling is done in PyTorch from an explicit, seeded
+:class:`torch.Generator` on the generator's device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats
+
+from .utils import check_positive, check_positive_int
+
+__all__ = ["Gaussian1D", "GaussianMixture1D"]
+
+
+def _check_finite(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a finite number; got {value!r}") from exc
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class Gaussian1D:
+    r"""The normal density :math:`\mathcal N(\mu, \sigma^2)` on the real line.
+
+    Args:
+        mean: :math:`\mu`, finite.
+        std: :math:`\sigma > 0`.
+    """
+
+    mean: float = 0.0
+    std: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean", _check_finite(self.mean, "mean"))
+        object.__setattr__(self, "std", check_positive(self.std, "std"))
+
+    def pdf(self, x) -> np.ndarray:
+        """Density at ``x`` (numpy array or scalar)."""
+        return stats.norm.pdf(np.asarray(x, dtype=float), self.mean, self.std)
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log-density at ``x``, finite far into the tails."""
+        return stats.norm.logpdf(np.asarray(x, dtype=float), self.mean, self.std)
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, dtype=torch.float32
+    ) -> torch.Tensor:
+        """``n`` draws as a tensor of shape ``(n,)`` on the generator's device."""
+        n = check_positive_int(n, "n")
+        device = generator.device if generator is not None else "cpu"
+        z = torch.randn(n, generator=generator, device=device, dtype=dtype)
+        return self.mean + self.std * z
+
+    def support(self, mass: float = 0.999) -> tuple[float, float]:
+        """The central interval that holds ``mass`` of the probability."""
+        return tuple(stats.norm.interval(mass, self.mean, self.std))
+
+
+@dataclass(frozen=True)
+class GaussianMixture1D:
+    r"""A mixture :math:`\sum_k w_k \mathcal N(\mu_k, \sigma_k^2)` on the real line.
+
+    Args:
+        means: component means.
+        stds: component standard deviations (> 0), one per mean.
+        weights: mixture weights (>= 0, normalised here); equal weights when omitted.
+    """
+
+    means: tuple[float, ...] = (-2.0, 2.0)
+    stds: tuple[float, ...] = (0.5, 0.5)
+    weights: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        means = tuple(_check_finite(m, "means") for m in np.atleast_1d(self.means))
+        stds = tuple(check_positive(s, "stds") for s in np.atleast_1d(self.stds))
+        if len(means) == 0:
+            raise ValueError("means is empty: a mixture needs at least one component")
+        if len(stds) != len(means):
+            raise ValueError(f"stds needs one value per mean ({len(means)}); got {len(stds)}")
+        if self.weights is None:
+            weights = (1.0 / len(means),) * len(means)
+        else:
+            w = np.asarray(self.weights, dtype=float)
+            if w.shape != (len(means),):
+                raise ValueError(f"weights needs one value per mean ({len(means)}); got {w.size}")
+            if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+                raise ValueError("weights must be finite, non-negative and not all zero")
+            weights = tuple(float(v) for v in w / w.sum())
+        object.__setattr__(self, "means", means)
+        object.__setattr__(self, "stds", stds)
+        object.__setattr__(self, "weights", weights)
+
+    def pdf(self, x) -> np.ndarray:
+        """Density at ``x``."""
+        x = np.asarray(x, dtype=float)
+        return sum(
+            w * stats.norm.pdf(x, m, s)
+            for w, m, s in zip(self.weights, self.means, self.stds, strict=True)
+        )
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log-density at ``x`` (log-sum-exp over components, finite in the tails)."""
+        x = np.asarray(x, dtype=float)
+        terms = [
+            np.log(w) + stats.norm.logpdf(x, m, s)
+            for w, m, s in zip(self.weights, self.means, self.stds, strict=True)
+            if w > 0
+        ]
+        return np.logaddexp.reduce(np.stack(terms), axis=0)
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, dtype=torch.float32
+    ) -> torch.Tensor:
+        """``n`` draws as a tensor of shape ``(n,)`` on the generator's device."""
+        n = check_positive_int(n, "n")
+        device = generator.device if generator is not None else "cpu"
+        w = torch.tensor(self.weights, device=device, dtype=torch.float64)
+        k = torch.multinomial(w, n, replacement=True, generator=generator)
+        means = torch.tensor(self.means, device=device, dtype=dtype)[k]
+        stds = torch.tensor(self.stds, device=device, dtype=dtype)[k]
+        return means + stds * torch.randn(n, generator=generator, device=device, dtype=dtype)
+
+    def support(self, mass: float = 0.999) -> tuple[float, float]:
+        """An interval holding at least ``mass`` of the probability (union of the components')."""
+        pairs = list(zip(self.means, self.stds, strict=True))
+        lo = min(stats.norm.ppf((1 - mass) / 2, m, s) for m, s in pairs)
+        hi = max(stats.norm.ppf((1 + mass) / 2, m, s) for m, s in pairs)
+        return float(lo), float(hi)

@@ -1,0 +1,236 @@
+r"""The GAN loss core: binary cross-entropy, the value function and the two players' losses.
+
+Conventions used throughout the book (chapter 1 derives them):
+
+* labels: :math:`y = 1` for a real example, :math:`y = 0` for a generated one;
+* :math:`D(x) \in [0, 1]` is the discriminator's probability that :math:`x` is real and
+  :math:`a` is its logit, :math:`D = \sigma(a)`;
+* the value function is
+
+  .. math::
+
+     V(D, G) = \mathbb{E}_{x \sim p_\text{data}}[\log D(x)]
+             + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))],
+
+  which :math:`D` maximises and :math:`G` minimises.
+
+Every function takes tensors, lists or numpy arrays and returns a 0-dim tensor that autograd can
+differentiate. Functions of logits are computed in logit space with softplus,
+:math:`\log D = -\operatorname{softplus}(-a)` and :math:`\log(1 - D) = -\operatorname{softplus}(a)`,
+never as ``log(sigmoid(a))``, so they stay finite and keep their gradients for any finite logit.
+Bad input raises :class:`ValueError` naming the argument and the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "GENERATOR_LOSS_KINDS",
+    "as_tensor",
+    "bce",
+    "discriminator_loss",
+    "generator_loss",
+    "value_function",
+]
+
+GENERATOR_LOSS_KINDS = ("saturating", "non-saturating")
+GeneratorLossKind = Literal["saturating", "non-saturating"]
+ArrayLike = torch.Tensor | np.ndarray | list | tuple | float
+
+
+def as_tensor(x: ArrayLike, name: str, *, probabilities: bool = False) -> torch.Tensor:
+    """Convert ``x`` to a floating tensor and check it, naming ``name`` in any error.
+
+    Tensors are returned as they are (floating dtype, same device, autograd graph kept); lists and
+    numpy arrays become tensors of the default dtype (float64 arrays stay float64).
+
+    Args:
+        x: the values to check.
+        name: the argument's name, used in error messages.
+        probabilities: also require every value to lie in [0, 1].
+
+    Raises:
+        ValueError: if ``x`` is not numeric, is empty, holds NaN or infinite values or (with
+            ``probabilities``) values outside [0, 1].
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:  # ragged lists and the like
+            raise ValueError(f"{name} must be numeric array-like, got {type(x).__name__}") from exc
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+        ):
+            raise ValueError(f"{name} must be numeric array-like, got dtype {arr.dtype}")
+        t = torch.as_tensor(arr)
+    if t.is_complex():
+        raise ValueError(f"{name} must be real-valued, got dtype {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    if t.numel() == 0:
+        raise ValueError(f"{name} is empty: it needs at least one value")
+    values = t.detach()
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if probabilities and not bool(((values >= 0) & (values <= 1)).all()):
+        lo, hi = float(values.min()), float(values.max())
+        raise ValueError(
+            f"{name} must hold probabilities in [0, 1]; got values from {lo:.4g} to {hi:.4g}"
+            " (pass logits to the *_loss functions instead)"
+        )
+    return t
+
+
+def _same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape; got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        )
+
+
+def _common_dtype(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    if a.device != b.device:
+        raise ValueError(f"inputs live on different devices: {a.device} and {b.device}")
+    return a.to(dtype), b.to(dtype)
+
+
+def bce(probs: ArrayLike, targets: ArrayLike) -> torch.Tensor:
+    r"""Mean binary cross-entropy of probabilities against targets, the textbook formula.
+
+    .. math::
+
+        \operatorname{BCE}(p, y) = -\frac{1}{n} \sum_{i=1}^{n}
+            \bigl[ y_i \log p_i + (1 - y_i) \log(1 - p_i) \bigr]
+
+    A classifier minimises it. With :math:`y = 1` for real and :math:`y = 0` for generated
+    examples, a mixed batch of :math:`m` real and :math:`m` generated examples gives
+    :math:`\operatorname{BCE} = -\hat V / 2` (see :func:`value_function`): minimising BCE over
+    :math:`D` is maximising the value function.
+
+    Terms with a zero weight contribute nothing (``0 log 0 = 0``, via :func:`torch.xlogy`). The log
+    is not clamped: a real example with ``p = 0`` costs ``+inf``, where ``torch.nn.BCELoss``
+    would report 100.
+
+    Args:
+        probs: predicted probabilities :math:`p_i \in [0, 1]`.
+        targets: labels :math:`y_i \in [0, 1]` (1 real, 0 generated; soft labels allowed), same
+            shape as ``probs``.
+
+    Returns:
+        The mean over all elements, a 0-dim tensor.
+
+    Example:
+        >>> float(bce([0.5, 0.5], [1.0, 0.0]))  # doctest: +ELLIPSIS
+        0.6931...
+    """
+    p = as_tensor(probs, "probs", probabilities=True)
+    y = as_tensor(targets, "targets", probabilities=True)
+    _same_shape(p, y, "probs", "targets")
+    p, y = _common_dtype(p, y)
+    return -(torch.xlogy(y, p) + torch.xlogy(1 - y, 1 - p)).mean()
+
+
+def value_function(d_real: ArrayLike, d_fake: ArrayLike) -> torch.Tensor:
+    r"""Minibatch estimate of the value function from discriminator probabilities.
+
+    .. math::
+
+        \hat V = \frac{1}{m}\sum_{i=1}^{m} \log D(x_i)
+               + \frac{1}{m}\sum_{i=1}^{m} \log\bigl(1 - D(G(z_i))\bigr)
+
+    :math:`D` maximises it, :math:`G` minimises it. It is the sum of the two per-label means of the
+    log-likelihood, i.e. minus the sum of the two per-label BCE means, and twice minus the mean BCE
+    over the mixed batch of :math:`2m` examples. Each mean is an unbiased estimate of its
+    expectation in :math:`V(D, G)`.
+
+    Args:
+        d_real: :math:`D(x_i)` on real examples, probabilities in [0, 1].
+        d_fake: :math:`D(G(z_i))` on generated examples, probabilities in [0, 1], same shape as
+            ``d_real`` (the estimate pairs m real with m generated examples).
+
+    Returns:
+        :math:`\hat V \le 0`, a 0-dim tensor (``-inf`` if some ``D(x) = 0`` or ``D(G(z)) = 1``).
+    """
+    dr = as_tensor(d_real, "d_real", probabilities=True)
+    df = as_tensor(d_fake, "d_fake", probabilities=True)
+    _same_shape(dr, df, "d_real", "d_fake")
+    dr, df = _common_dtype(dr, df)
+    return torch.log(dr).mean() + torch.log1p(-df).mean()
+
+
+def discriminator_loss(real_logits: ArrayLike, fake_logits: ArrayLike) -> torch.Tensor:
+    r"""Discriminator loss from logits: minus the minibatch value function, minimised by D.
+
+    With :math:`D = \sigma(a)`,
+
+    .. math::
+
+        L_D = -\hat V = \frac{1}{m}\sum_i \operatorname{softplus}(-a^\text{real}_i)
+                      + \frac{1}{m}\sum_i \operatorname{softplus}(a^\text{fake}_i),
+
+    which equals the sum of the two per-label BCE means (real examples labelled 1, generated
+    ones 0), or twice the BCE over the mixed batch. At :math:`D = 1/2` everywhere it is
+    :math:`2 \ln 2`.
+
+    Args:
+        real_logits: discriminator logits :math:`a` on real examples.
+        fake_logits: discriminator logits on generated examples, same shape as ``real_logits``.
+
+    Returns:
+        :math:`L_D \ge 0`, a 0-dim tensor.
+    """
+    r = as_tensor(real_logits, "real_logits")
+    f = as_tensor(fake_logits, "fake_logits")
+    _same_shape(r, f, "real_logits", "fake_logits")
+    r, f = _common_dtype(r, f)
+    return F.softplus(-r).mean() + F.softplus(f).mean()
+
+
+def generator_loss(
+    fake_logits: ArrayLike, kind: GeneratorLossKind = "non-saturating"
+) -> torch.Tensor:
+    r"""Generator loss from the discriminator's logits on generated examples, minimised by G.
+
+    ``kind="saturating"`` (the minimax game of Goodfellow et al. 2014):
+
+    .. math::
+
+        L_G^\text{sat} = \frac{1}{m}\sum_i \log\bigl(1 - D(G(z_i))\bigr)
+                       = -\frac{1}{m}\sum_i \operatorname{softplus}(a_i) \;\le 0,
+
+    the only term of :math:`\hat V` that depends on G. Its gradient with respect to a logit is
+    :math:`-\sigma(a_i)/m = -D(G(z_i))/m`, which vanishes when D confidently rejects the sample.
+
+    ``kind="non-saturating"`` (the heuristic of the same paper):
+
+    .. math::
+
+        L_G^\text{ns} = -\frac{1}{m}\sum_i \log D(G(z_i))
+                      = \frac{1}{m}\sum_i \operatorname{softplus}(-a_i) \;\ge 0,
+
+    i.e. BCE of the generated examples against the *real* label 1. Its logit gradient is
+    :math:`(\sigma(a_i) - 1)/m`, close to :math:`-1/m` exactly where the saturating one vanishes.
+    At :math:`D = 1/2` the two losses are :math:`-\ln 2` and :math:`\ln 2`.
+
+    Args:
+        fake_logits: discriminator logits :math:`a_i` on generated examples.
+        kind: ``"saturating"`` or ``"non-saturating"``.
+
+    Returns:
+        The loss, a 0-dim tensor.
+    """
+    if kind not in GENERATOR_LOSS_KINDS:
+        raise ValueError(f"kind must be one of {GENERATOR_LOSS_KINDS}; got {kind!r}")
+    a = as_tensor(fake_logits, "fake_logits")
+    if kind == "saturating":
+        return -F.softplus(a).mean()
+    return F.softplus(-a).mean()

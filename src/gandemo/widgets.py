@@ -1,0 +1,134 @@
+"""One slider, two lives: a live ipywidgets slider in JupyterLab, a frame player in the HTML book.
+
+A chapter builds a figure and an ``update(value)`` function that redraws it for one slider value,
+then returns :func:`explore` from a cell. The object it returns carries two representations:
+
+* a Jupyter widget (a slider and the figure as an image), which JupyterLab shows and which redraws
+  the figure each time the slider moves, with the kernel;
+* an HTML frame player (matplotlib's ``to_jshtml``) over the same values, precomputed, which the
+  HTML book shows: the book is configured to drop the widget representation (see
+  ``book/_config.yml``), so its pages need no kernel and no widget manager.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
+
+__all__ = ["Explorer", "explore", "frame_player"]
+
+
+def _check_values(values: Sequence) -> list:
+    values = list(values)
+    if len(values) < 2:
+        raise ValueError(f"values needs at least two slider positions; got {len(values)}")
+    return values
+
+
+def frame_player(
+    fig: Figure,
+    update: Callable[[Any], Any],
+    values: Sequence,
+    *,
+    interval_ms: int = 400,
+    default_mode: str = "once",
+) -> str:
+    """Render ``update(v)`` for every ``v`` in ``values`` into a self-contained HTML frame player.
+
+    The player (matplotlib's ``FuncAnimation.to_jshtml``) has a slider and play buttons and needs
+    no kernel. The figure is left as ``update(values[0])`` drew it.
+
+    Returns:
+        The HTML as a string.
+    """
+    values = _check_values(values)
+    anim = FuncAnimation(fig, update, frames=values, interval=interval_ms, blit=False, repeat=False)
+    with plt.rc_context({"animation.embed_limit": 64.0}):
+        html = anim.to_jshtml(default_mode=default_mode)
+    update(values[0])
+    return html
+
+
+class Explorer:
+    """A figure with a slider; see the module docstring for how it is displayed.
+
+    Args:
+        fig: the figure to redraw.
+        update: called with one value of ``values``; redraws ``fig`` for it.
+        values: the slider positions (at least two).
+        description: the slider's label.
+        start: the initial value (default: the first).
+        dpi: resolution of the live image.
+    """
+
+    def __init__(
+        self,
+        fig: Figure,
+        update: Callable[[Any], Any],
+        values: Sequence,
+        *,
+        description: str = "value",
+        start: Any = None,
+        dpi: int = 90,
+    ) -> None:
+        self.fig = fig
+        self.update = update
+        self.values = _check_values(values)
+        self.description = description
+        if start is not None and start not in self.values:
+            raise ValueError(f"start must be one of values; got {start!r}")
+        self.start = self.values[0] if start is None else start
+        self.dpi = dpi
+        self.html = frame_player(fig, update, self.values)
+        plt.close(fig)  # the inline backend must not print it a second time
+        self._widget = None
+
+    def png(self, value: Any) -> bytes:
+        """Redraw the figure for ``value`` and return it as PNG bytes."""
+        self.update(value)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def widget(self):
+        """The live ipywidgets view: a selection slider above the figure."""
+        if self._widget is None:
+            import ipywidgets as widgets
+
+            slider = widgets.SelectionSlider(
+                options=self.values,
+                value=self.start,
+                description=self.description,
+                continuous_update=True,
+                layout=widgets.Layout(width="90%"),
+                style={"description_width": "initial"},
+            )
+            image = widgets.Image(value=self.png(self.start), format="png")
+
+            def on_change(change: dict) -> None:
+                image.value = self.png(change["new"])
+
+            slider.observe(on_change, names="value")
+            self.slider, self.image = slider, image
+            self._widget = widgets.VBox([slider, image])
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {"text/html": self.html, "text/plain": f"<Explorer over {self.description}>"}
+        try:
+            bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
+        except ImportError:  # ipywidgets missing: the frame player still works
+            pass
+        bundle["text/html"] = self.html
+        bundle["text/plain"] = f"<Explorer over {self.description}>"
+        return bundle
+
+
+def explore(fig: Figure, update: Callable[[Any], Any], values: Sequence, **kwargs) -> Explorer:
+    """Shorthand for :class:`Explorer`: return it from a notebook cell to display it."""
+    return Explorer(fig, update, values, **kwargs)

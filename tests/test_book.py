@@ -1,0 +1,102 @@
+"""Book checks: notebooks are output-free, the toc lists real pages, the book builds from clean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def notebooks() -> list[Path]:
+    return sorted(BOOK.rglob("*.ipynb"), key=str)
+
+
+def test_toc_has_the_numbered_parts_and_only_existing_pages():
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    assert toc["format"] == "jb-book"
+    captions = [part["caption"] for part in toc["parts"]]
+    assert captions[0] == "Part I: The game" and captions[-1] == "Reference"
+    for part in toc["parts"][:-1]:
+        assert part.get("numbered") is True
+    for name in toc_files():
+        found = [p for p in (BOOK / f"{name}.md", BOOK / f"{name}.ipynb") if p.exists()]
+        assert found, f"_toc.yml lists {name}, which does not exist"
+
+
+def test_every_chapter_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    for nb in notebooks():
+        if "_build" in nb.parts:
+            continue
+        assert str(nb.relative_to(BOOK).with_suffix("")) in listed, f"{nb} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("nb_path", [p for p in notebooks() if "_build" not in p.parts], ids=str)
+def test_notebook_is_output_free_and_imports_gd(nb_path):
+    nb = json.loads(nb_path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"cell {i} of {nb_path.name} has outputs"
+            assert cell.get("execution_count") is None, f"cell {i} has an execution count"
+    sources = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "import gandemo as gd" in sources
+    assert "import *" not in sources
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """Build the whole book from clean, executing every chapter, warnings as errors."""
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(BOOK), "--path-output", str(out), "-W", "-n", "--keep-going"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    log = result.stdout + result.stderr
+    if result.returncode != 0:
+        reports = out / "_build" / "html" / "reports"
+        extra = ""
+        if reports.exists():
+            extra = "\n".join(p.read_text()[-4000:] for p in reports.glob("**/*.err.log"))
+        pytest.fail(f"book build failed (exit {result.returncode}):\n{log[-8000:]}\n{extra}")
+    html = out / "_build" / "html"
+    yield html
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.book
+def test_book_builds_with_every_toc_page(built_book):
+    assert (built_book / "index.html").exists()
+    for name in toc_files():
+        page = built_book / f"{name}.html"
+        assert page.exists(), f"{page} missing from the built book"
+        assert page.stat().st_size > 2000
+
+
+@pytest.mark.book
+def test_chapter_pages_show_executed_outputs(built_book):
+    from bs4 import BeautifulSoup
+
+    for name in toc_files():
+        if not name.startswith("chapters/"):
+            continue
+        soup = BeautifulSoup((built_book / f"{name}.html").read_text(), "html.parser")
+        assert soup.select("div.cell_output"), f"{name}: no executed outputs"
+        assert soup.find("img") is not None, f"{name}: no figure"
+        assert not soup.select(".traceback"), f"{name}: a cell raised"
+        assert "Traceback (most recent call last)" not in soup.get_text()

@@ -5,8 +5,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOOK_HTML := book/_build/html/index.html
+# Third-party browser assets are taken from the npm registry at install time, never committed.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: book test lint unit lab clean lock
+.PHONY: book test lint unit lab clean lock assets
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x "$(PY)" ]; then echo "==> creating $(VENV) (python3 -m venv)"; python3 -m venv "$(VENV)"; fi
@@ -19,7 +22,20 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch "$@"
 	@echo "==> environment ready: $(VENV)"
 
-book: $(STAMP)
+# MathJax served from the book's own _static, so pages typeset math with no network.
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch MathJax from the npm registry"; exit 1; }
+	@echo "==> fetching mathjax@$(MATHJAX_VERSION) from the npm registry into book/_static/vendor"
+	@set -e; tmp=$$(mktemp -d); (cd "$$tmp" && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null \
+		&& tar xzf mathjax-$(MATHJAX_VERSION).tgz); \
+	dest=book/_static/vendor/mathjax; rm -rf "$$dest"; mkdir -p "$$dest/output"; \
+	cp -r "$$tmp"/package/es5/{tex-mml-chtml.js,input,a11y,ui,sre,adaptors} "$$dest/"; \
+	cp -r "$$tmp"/package/es5/output/chtml "$$dest/output/"; \
+	cp "$$tmp"/package/LICENSE "$$dest/"; rm -rf "$$tmp"
+
+assets: $(MATHJAX)
+
+book: $(STAMP) $(MATHJAX)
 	@echo "==> building the book (executes every chapter; warnings are errors)"
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 	@echo "==> book built: $(CURDIR)/$(BOOK_HTML)"
@@ -31,7 +47,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -m "not book"
 
-test: lint $(STAMP)
+test: lint $(STAMP) $(MATHJAX)
 	$(PY) -m pytest
 
 lab: $(STAMP)

@@ -13,6 +13,7 @@ then returns :func:`explore` from a cell. The object it returns carries two repr
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,7 +52,9 @@ def frame_player(
     with plt.rc_context({"animation.embed_limit": 64.0}):
         html = anim.to_jshtml(default_mode=default_mode)
     update(values[0])
-    return html
+    # matplotlib links Font Awesome 4 from a CDN for the button icons; the book's theme already
+    # serves Font Awesome itself, and a page must make no request outside the book.
+    return re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
 
 
 class Explorer:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BOOK_HTML := book/_build/html/index.html
 # Third-party browser assets are taken from the npm registry at install time, never committed.
 MATHJAX_VERSION := 3.2.2
-MATHJAX := book/_static/vendor/mathjax/tex-mml-chtml.js
+MATHJAX := book/_vendor/mathjax/tex-mml-chtml.js
 
 .PHONY: book test lint unit lab clean lock assets
 
@@ -22,13 +22,14 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch "$@"
 	@echo "==> environment ready: $(VENV)"
 
-# MathJax served from the book's own _static, so pages typeset math with no network.
+# MathJax served by the book itself (book/_vendor is copied to the HTML root), so pages typeset
+# math with no network. Not in _static: Jupyter Book adds every .js file there to every page.
 $(MATHJAX):
 	@command -v npm >/dev/null || { echo "npm is needed to fetch MathJax from the npm registry"; exit 1; }
-	@echo "==> fetching mathjax@$(MATHJAX_VERSION) from the npm registry into book/_static/vendor"
+	@echo "==> fetching mathjax@$(MATHJAX_VERSION) from the npm registry into book/_vendor (not committed)"
 	@set -e; tmp=$$(mktemp -d); (cd "$$tmp" && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null \
 		&& tar xzf mathjax-$(MATHJAX_VERSION).tgz); \
-	dest=book/_static/vendor/mathjax; rm -rf "$$dest"; mkdir -p "$$dest/output"; \
+	dest=book/_vendor/mathjax; rm -rf "$$dest"; mkdir -p "$$dest/output"; \
 	cp -r "$$tmp"/package/es5/{tex-mml-chtml.js,input,a11y,ui,sre,adaptors} "$$dest/"; \
 	cp -r "$$tmp"/package/es5/output/chtml "$$dest/output/"; \
 	cp "$$tmp"/package/LICENSE "$$dest/"; rm -rf "$$tmp"
@@ -41,8 +42,8 @@ book: $(STAMP) $(MATHJAX)
 	@echo "==> book built: $(CURDIR)/$(BOOK_HTML)"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests book/chapters
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests book/chapters book/_ext
+	$(VENV)/bin/ruff format --check src tests book/_ext
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not book"

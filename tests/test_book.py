@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
+from book_utils import BOOK, toc_files
 
 
 def notebooks() -> list[Path]:
@@ -58,25 +45,6 @@ def test_notebook_is_output_free_and_imports_gd(nb_path):
     assert "import gandemo as gd" in sources
     assert "import *" not in sources
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """Build the whole book from clean, executing every chapter, warnings as errors."""
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb), "build", str(BOOK), "--path-output", str(out), "-W", "-n", "--keep-going"]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    log = result.stdout + result.stderr
-    if result.returncode != 0:
-        reports = out / "_build" / "html" / "reports"
-        extra = ""
-        if reports.exists():
-            extra = "\n".join(p.read_text()[-4000:] for p in reports.glob("**/*.err.log"))
-        pytest.fail(f"book build failed (exit {result.returncode}):\n{log[-8000:]}\n{extra}")
-    html = out / "_build" / "html"
-    yield html
-    shutil.rmtree(out, ignore_errors=True)
 
 
 @pytest.mark.book

@@ -1,0 +1,30 @@
+"""Shared fixtures: the book built once per session, from clean, into a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from book_utils import BOOK, ROOT
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """Build the whole book from clean, executing every chapter, warnings as errors."""
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(BOOK), "--path-output", str(out), "-W", "-n", "--keep-going"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    log = result.stdout + result.stderr
+    if result.returncode != 0:
+        reports = out / "_build" / "html" / "reports"
+        extra = ""
+        if reports.exists():
+            extra = "\n".join(p.read_text()[-4000:] for p in reports.glob("**/*.err.log"))
+        pytest.fail(f"book build failed (exit {result.returncode}):\n{log[-8000:]}\n{extra}")
+    html = out / "_build" / "html"
+    yield html
+    shutil.rmtree(out, ignore_errors=True)

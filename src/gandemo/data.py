@@ -1,7 +1,8 @@
 r"""Target distributions with both a density (for the theory) and a sampler (for training).
 
 The 1-D families here have closed-form densities, so the book can compare what a network learns
-with what the formulas say. Sampling is done in PyTorch from an explicit, seeded
+with what the formulas say. The 2-D mixtures (:func:`ring`, :func:`grid`) are the standard
+mode-collapse benchmarks of VEEGAN and PacGAN. Sampling is done in PyTorch from an explicit, seeded
 :class:`torch.Generator` on the generator's device.
 """
 
@@ -15,7 +16,7 @@ from scipy import stats
 
 from .utils import check_positive, check_positive_int
 
-__all__ = ["Gaussian1D", "GaussianMixture1D"]
+__all__ = ["Gaussian1D", "GaussianMixture1D", "GaussianMixture2D", "grid", "ring"]
 
 
 def _check_finite(value, name: str) -> float:
@@ -136,3 +137,108 @@ class GaussianMixture1D:
         lo = min(stats.norm.ppf((1 - mass) / 2, m, s) for m, s in pairs)
         hi = max(stats.norm.ppf((1 + mass) / 2, m, s) for m, s in pairs)
         return float(lo), float(hi)
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianMixture2D:
+    r"""An equal-weight mixture of isotropic 2-D Gaussians, :math:`\frac1K \sum_k \mathcal N(c_k,
+    s^2 I)`.
+
+    Attributes:
+        centers: the K x 2 tensor of mode centres :math:`c_k` (float32, CPU).
+        std: the common standard deviation :math:`s` of every mode.
+        name: a short label for plots and summaries.
+    """
+
+    centers: torch.Tensor
+    std: float
+    name: str = "mixture"
+
+    def __post_init__(self) -> None:
+        centers = torch.as_tensor(self.centers, dtype=torch.float32).detach().cpu()
+        if centers.ndim != 2 or centers.shape[1] != 2 or centers.shape[0] < 1:
+            raise ValueError(f"centers must be a K x 2 tensor; got shape {tuple(centers.shape)}")
+        if not bool(torch.isfinite(centers).all()):
+            raise ValueError("centers contains NaN or infinite values")
+        object.__setattr__(self, "centers", centers)
+        object.__setattr__(self, "std", check_positive(self.std, "std"))
+
+    @property
+    def num_modes(self) -> int:
+        """K, the number of modes."""
+        return int(self.centers.shape[0])
+
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype=torch.float32,
+    ) -> torch.Tensor:
+        """``n`` draws as an ``(n, 2)`` tensor, made on the generator's device.
+
+        Args:
+            n: number of samples.
+            generator: a seeded :class:`torch.Generator`; it decides the device.
+            device: the device when no generator is given (default CPU).
+            dtype: floating dtype of the result.
+        """
+        n = check_positive_int(n, "n")
+        if generator is not None:
+            if device is not None and torch.device(device) != generator.device:
+                raise ValueError(
+                    f"device {device} differs from the generator's device {generator.device}"
+                )
+            device = generator.device
+        device = torch.device("cpu" if device is None else device)
+        k = torch.randint(self.num_modes, (n,), generator=generator, device=device)
+        noise = torch.randn(n, 2, generator=generator, device=device, dtype=dtype)
+        return self.centers.to(device=device, dtype=dtype)[k] + self.std * noise
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log-density at the points ``x`` (an ``(n, 2)`` array)."""
+        x = np.asarray(x, dtype=float).reshape(-1, 2)
+        c = self.centers.double().numpy()
+        sq = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1) / self.std**2
+        log_norm = -np.log(2 * np.pi * self.std**2) - np.log(self.num_modes)
+        return np.logaddexp.reduce(-0.5 * sq + log_norm, axis=1)
+
+    def pdf(self, x) -> np.ndarray:
+        """Density at the points ``x`` (an ``(n, 2)`` array)."""
+        return np.exp(self.logpdf(x))
+
+
+def ring(num_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture2D:
+    r"""The ring benchmark: ``num_modes`` Gaussians at angles :math:`2\pi k / K`, ``k = 0..K-1``.
+
+    The angles are built with an endpoint-free grid; ``linspace(0, 2 pi, K)``, as a widely copied
+    demo does, puts the first and last modes on top of each other and leaves K - 1 modes.
+
+    Args:
+        num_modes: K, the number of modes (default 8).
+        radius: the radius of the ring (default 1).
+        std: the standard deviation of each mode (default 0.01).
+    """
+    k = check_positive_int(num_modes, "num_modes")
+    radius = check_positive(radius, "radius")
+    angles = 2 * np.pi * np.arange(k) / k
+    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return GaussianMixture2D(torch.tensor(centers, dtype=torch.float32), std, name="ring")
+
+
+def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture2D:
+    r"""The grid benchmark: ``side**2`` Gaussians on a square grid centred at the origin.
+
+    With the defaults the centres are :math:`\{-4, -2, 0, 2, 4\}^2` (25 modes), std 0.05.
+
+    Args:
+        side: modes per row and column (default 5).
+        spacing: the distance between neighbouring modes (default 2).
+        std: the standard deviation of each mode (default 0.05).
+    """
+    side = check_positive_int(side, "side")
+    spacing = check_positive(spacing, "spacing")
+    coords = spacing * (np.arange(side) - (side - 1) / 2)
+    xx, yy = np.meshgrid(coords, coords, indexing="ij")
+    centers = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    return GaussianMixture2D(torch.tensor(centers, dtype=torch.float32), std, name="grid")

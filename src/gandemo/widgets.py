@@ -12,6 +12,7 @@ then returns :func:`explore` from a cell. The object it returns carries two repr
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-__all__ = ["Explorer", "explore", "frame_player"]
+__all__ = ["Explorer", "explore", "frame_player", "frame_pngs"]
 
 
 def _check_values(values: Sequence) -> list:
@@ -57,8 +58,21 @@ def frame_player(
     return re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
 
 
+_FRAME_RE = re.compile(r'frames\[(\d+)\] = "data:image/png;base64,(.*?)"\n', re.DOTALL)
+
+
+def frame_pngs(html: str) -> list[bytes]:
+    """The PNG frames embedded in a frame player made by :func:`frame_player`, in order."""
+    frames = sorted((int(i), data) for i, data in _FRAME_RE.findall(html))
+    return [base64.b64decode(data.replace("\\\n", "")) for _, data in frames]
+
+
 class Explorer:
     """A figure with a slider; see the module docstring for how it is displayed.
+
+    The frames rendered for the HTML frame player are kept, so the live slider shows a value's
+    figure as soon as the kernel receives the move (no second redraw); a value without a frame is
+    redrawn on demand.
 
     Args:
         fig: the figure to redraw.
@@ -66,7 +80,7 @@ class Explorer:
         values: the slider positions (at least two).
         description: the slider's label.
         start: the initial value (default: the first).
-        dpi: resolution of the live image.
+        dpi: resolution of figures redrawn on demand.
     """
 
     def __init__(
@@ -77,7 +91,7 @@ class Explorer:
         *,
         description: str = "value",
         start: Any = None,
-        dpi: int = 90,
+        dpi: int = 100,
     ) -> None:
         self.fig = fig
         self.update = update
@@ -88,11 +102,15 @@ class Explorer:
         self.start = self.values[0] if start is None else start
         self.dpi = dpi
         self.html = frame_player(fig, update, self.values)
+        frames = frame_pngs(self.html)
+        self._frames = frames if len(frames) == len(self.values) else []
         plt.close(fig)  # the inline backend must not print it a second time
         self._widget = None
 
     def png(self, value: Any) -> bytes:
-        """Redraw the figure for ``value`` and return it as PNG bytes."""
+        """The figure for ``value`` as PNG bytes (the frame player's frame when there is one)."""
+        if self._frames and value in self.values:
+            return self._frames[self.values.index(value)]
         self.update(value)
         buf = io.BytesIO()
         self.fig.savefig(buf, format="png", dpi=self.dpi)
@@ -104,7 +122,7 @@ class Explorer:
             import ipywidgets as widgets
 
             slider = widgets.SelectionSlider(
-                options=self.values,
+                options=[(_label(v), v) for v in self.values],
                 value=self.start,
                 description=self.description,
                 continuous_update=True,
@@ -122,7 +140,7 @@ class Explorer:
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {"text/html": self.html, "text/plain": f"<Explorer over {self.description}>"}
+        bundle = {}
         try:
             bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
         except ImportError:  # ipywidgets missing: the frame player still works
@@ -130,6 +148,14 @@ class Explorer:
         bundle["text/html"] = self.html
         bundle["text/plain"] = f"<Explorer over {self.description}>"
         return bundle
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, tuple):
+        return ", ".join(_label(v) for v in value)
+    return str(value)
 
 
 def explore(fig: Figure, update: Callable[[Any], Any], values: Sequence, **kwargs) -> Explorer:

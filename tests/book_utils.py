@@ -17,3 +17,7 @@ def toc_files() -> list[str]:
     for part in toc.get("parts", []):
         files += [chapter["file"] for chapter in part["chapters"]]
     return files
+
+
+#: Measurements that tests report; conftest prints them at the end of the run.
+REPORT: list[str] = []

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from book_utils import BOOK, ROOT
+from book_utils import BOOK, REPORT, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +28,11 @@ def built_book(tmp_path_factory) -> Path:
     html = out / "_build" / "html"
     yield html
     shutil.rmtree(out, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print what the tests measured (e.g. the JupyterLab slider latency)."""
+    if REPORT:
+        terminalreporter.section("gandemo measurements")
+        for line in REPORT:
+            terminalreporter.write_line(line)

@@ -17,7 +17,10 @@ LN2 = math.log(2.0)
 
 def close(a, b, tol):
     """Two-sided absolute tolerance."""
-    return abs(float(a) - float(b)) < tol
+    def value(x):
+        return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
+
+    return abs(value(a) - value(b)) < tol
 
 
 # --- agreement with torch.nn.functional -------------------------------------------------------
@@ -131,6 +134,25 @@ def test_non_saturating_gradient_survives_where_naive_bceloss_loses_it():
     (naive,) = torch.autograd.grad(naive_loss, logits2)
     assert float(naive.abs().max()) < 1e-6  # about 1e-11: the gradient is gone
     assert float(naive.abs().max()) < 1e-4 * float(stable.abs().max())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_unchecked_path_gives_the_same_losses_and_gradients(seed):
+    """check=False (used by the training loop to avoid a host sync per step) changes nothing."""
+    g = torch.Generator().manual_seed(seed)
+    real = (torch.randn(50, generator=g, dtype=torch.float64) * 10).requires_grad_()
+    fake = (torch.randn(50, generator=g, dtype=torch.float64) * 10).requires_grad_()
+    checked = losses.discriminator_loss(real, fake)
+    unchecked = losses.discriminator_loss(real, fake, check=False)
+    assert close(checked, unchecked, 1e-15)
+    for kind in losses.GENERATOR_LOSS_KINDS:
+        a = losses.generator_loss(fake, kind)
+        b = losses.generator_loss(fake, kind, check=False)
+        (ga,) = torch.autograd.grad(a, fake)
+        (gb,) = torch.autograd.grad(b, fake)
+        assert close(a, b, 1e-15) and float((ga - gb).abs().max()) < 1e-15
+    with pytest.raises(ValueError, match="kind"):
+        losses.generator_loss(fake, "hinge", check=False)
 
 
 # --- closed forms -----------------------------------------------------------------------------

@@ -101,3 +101,176 @@ def test_explorer_offers_a_live_widget_and_a_frame_player():
     assert widget is explorer.widget()
     with pytest.raises(ValueError, match="values"):
         gd.widgets.explore(fig, update, [1])
+
+
+# ---- chapter 2 and 3: optimal discriminator, divergences, C(G), non-saturating objective ----
+
+
+class _Uniform:
+    """A uniform density on [lo, hi] with the interface gandemo.theory expects."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def pdf(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where((x >= self.lo) & (x <= self.hi), 1.0 / (self.hi - self.lo), 0.0)
+
+    def logpdf(self, x):
+        with np.errstate(divide="ignore"):
+            return np.log(self.pdf(x))
+
+    def support(self, mass=0.999):
+        return (self.lo, self.hi)
+
+
+DENSITY_PAIRS = [
+    (gd.data.Gaussian1D(0.0, 1.0), gd.data.Gaussian1D(2.0, 1.0)),
+    (gd.data.Gaussian1D(0.0, 1.0), gd.data.Gaussian1D(-1.0, 2.5)),
+    (gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5)), gd.data.Gaussian1D(0.5, 1.0)),
+    (gd.data.GaussianMixture1D((-1.0, 3.0), (0.3, 1.0), (0.2, 0.8)), gd.data.Gaussian1D(1.0, 0.4)),
+]
+
+
+def test_optimal_discriminator_is_the_density_ratio_and_one_half_at_equality():
+    p, q = DENSITY_PAIRS[2]
+    x = np.linspace(-4, 4, 101)
+    d = gd.theory.optimal_discriminator(p, q, x)
+    assert np.max(np.abs(d - p.pdf(x) / (p.pdf(x) + q.pdf(x)))) < 1e-12
+    assert np.max(np.abs(gd.theory.optimal_discriminator(q, q, x) - 0.5)) < 1e-15
+    # far in the tails both densities underflow; the logit form stays finite
+    far = gd.theory.optimal_discriminator(p, q, np.array([60.0]))
+    assert np.all(np.isfinite(far)) and abs(float(far[0])) < 1e-6
+
+
+def test_optimal_logit_gives_the_pointwise_maximiser_of_a_log_y_plus_b_log_1_minus_y():
+    p, q = DENSITY_PAIRS[1]
+    logit = gd.theory.optimal_logit(p, q)
+    x = np.array([-1.0, 0.3, 2.0])
+    a, b = p.pdf(x), q.pdf(x)
+    y = np.linspace(1e-4, 1 - 1e-4, 200001)[:, None]
+    best = y[np.argmax(a * np.log(y) + b * np.log(1 - y), axis=0), 0]
+    assert np.max(np.abs(best - 1 / (1 + np.exp(-logit(x))))) < 1e-4
+    t = torch.tensor(x, dtype=torch.float64)
+    assert np.max(np.abs(logit(t).numpy() - logit(x))) < 1e-12
+
+
+def test_jsd_closed_forms_identical_and_disjoint():
+    p = gd.data.GaussianMixture1D((-1.0, 2.0), (0.5, 1.0))
+    assert abs(gd.theory.js_divergence(p, p)) < 1e-12
+    assert abs(gd.theory.kl_divergence(p, p)) < 1e-12
+    u, v = _Uniform(0.0, 1.0), _Uniform(2.0, 4.0)
+    assert abs(gd.theory.js_divergence(u, v) - math.log(2)) < 1e-9
+    x = np.linspace(-1, 5, 6001)
+    # the trapezoidal rule smears each jump over one cell (dx = 1e-3): agreement to ~dx
+    assert abs(float(gd.theory.jsd_on_grid(u.pdf(x), v.pdf(x), x)) - math.log(2)) < 3e-3
+    assert abs(float(gd.theory.jsd_on_grid(u.pdf(x), u.pdf(x), x))) < 1e-15
+    assert math.isinf(float(gd.theory.kl_on_grid(u.pdf(x), v.pdf(x), x)))
+
+
+def test_kl_of_gaussians_matches_the_closed_form_on_grid_and_by_quadrature():
+    p, q = gd.data.Gaussian1D(0.3, 0.8), gd.data.Gaussian1D(-1.0, 1.7)
+    closed = math.log(q.std / p.std) + (p.std**2 + (p.mean - q.mean) ** 2) / (2 * q.std**2) - 0.5
+    assert abs(gd.theory.kl_divergence(p, q) - closed) < 1e-10
+    x = np.linspace(-15, 15, 30001)
+    assert abs(float(gd.theory.kl_on_grid(p.pdf(x), q.pdf(x), x)) - closed) < 1e-7
+
+
+@pytest.mark.parametrize("pair", DENSITY_PAIRS)
+def test_c_of_g_is_minus_log_4_plus_twice_the_jsd(pair):
+    p, q = pair
+    c = gd.theory.training_criterion(p, q)
+    jsd = gd.theory.js_divergence(p, q)
+    assert abs(c - (-math.log(4) + 2 * jsd)) < 1e-8
+    assert 0 < jsd < math.log(2)
+    assert abs(gd.theory.training_criterion(p, p) + math.log(4)) < 1e-9
+
+
+def test_monte_carlo_value_at_d_star_agrees_with_c_of_g():
+    p, q = DENSITY_PAIRS[2]
+    est = gd.theory.value_estimates(gd.theory.optimal_logit(p, q), p, q, m=500, repeats=400)
+    se = est.std(ddof=1) / math.sqrt(est.size)
+    assert abs(est.mean() - gd.theory.training_criterion(p, q)) < 4.5 * se
+
+
+@pytest.mark.parametrize("pair", DENSITY_PAIRS)
+def test_ns_objective_is_the_f_divergence(pair):
+    p, q = pair
+    assert abs(gd.theory.ns_objective(p, q) - gd.theory.ns_f_divergence(p, q)) < 1e-8
+    assert gd.theory.ns_f_divergence(p, q) > 0
+    assert abs(gd.theory.ns_f_divergence(p, p)) < 1e-12
+
+
+def test_ns_f_is_convex_and_zero_at_one():
+    u = np.linspace(0, 10, 1001)
+    f = gd.theory.ns_f(u)
+    assert abs(float(gd.theory.ns_f([1.0])[0])) < 1e-15
+    assert np.all(np.diff(f, 2) > 0)
+
+
+@pytest.mark.parametrize("kind", ["non-saturating", "saturating"])
+def test_generator_gradient_at_d_star_follows_the_divergence(kind):
+    p = gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
+    mean, std, h = 0.5, 1.0, 1e-4
+    objective = gd.theory.ns_objective if kind == "non-saturating" else gd.theory.training_criterion
+
+    def obj(m, s):
+        return objective(p, gd.data.Gaussian1D(m, s))
+
+    fd = np.array(
+        [
+            (obj(mean + h, std) - obj(mean - h, std)) / (2 * h),
+            (obj(mean, std + h) - obj(mean, std - h)) / (2 * h),
+        ]
+    )
+    mc = gd.theory.generator_gradient_at_optimum(p, mean, std, kind, n=400_000, seed=1)
+    assert np.max(np.abs(mc - fd)) < 0.02 * np.max(np.abs(fd)) + 5e-3
+
+
+def test_landscape_minimisers_cover_both_modes_or_one():
+    p = gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
+    land = gd.theory.gaussian_fit_landscape(p, np.linspace(-3, 3, 25), np.linspace(0.3, 3, 28))
+    q = gd.data.Gaussian1D(1.0, 1.5)
+    i, j = np.argmin(np.abs(land["stds"] - 1.5)), np.argmin(np.abs(land["means"] - 1.0))
+    q = gd.data.Gaussian1D(land["means"][j], land["stds"][i])
+    assert abs(land["minimax"][i, j] - gd.theory.training_criterion(p, q)) < 1e-6
+    assert abs(land["non-saturating"][i, j] - gd.theory.ns_objective(p, q)) < 1e-6
+    i, j = np.unravel_index(np.argmin(land["minimax"]), land["minimax"].shape)
+    assert abs(land["means"][j]) < 0.3 and land["stds"][i] > 1.5  # covers both modes
+    i, j = np.unravel_index(np.argmin(land["non-saturating"]), land["minimax"].shape)
+    assert abs(abs(land["means"][j]) - 2) < 0.3 and land["stds"][i] < 0.8  # picks one mode
+
+
+def test_fitted_discriminator_approaches_d_star():
+    p, q = gd.data.Gaussian1D(0.0, 1.0), gd.data.Gaussian1D(2.0, 1.0)
+    fitted = gd.theory.fit_discriminator(p, q, steps=600, batch_size=256, hidden=16, seed=0)
+    lo, hi = gd.theory.mass_interval([p, q], 0.99)
+    x = np.linspace(lo, hi, 401)
+    gap = np.max(np.abs(fitted.prob(x) - gd.theory.optimal_discriminator(p, q, x)))
+    assert abs(gap) < 0.08
+    assert fitted.losses.shape == (600,)
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: gd.theory.optimal_discriminator("N(0,1)", gd.data.Gaussian1D(), [0.0]), "p_data"),
+        (lambda: gd.theory.optimal_discriminator(gd.data.Gaussian1D(), None, [0.0]), "p_g"),
+        (lambda: gd.theory.optimal_discriminator(*DENSITY_PAIRS[0], [float("nan")]), "x"),
+        (lambda: gd.theory.jsd_on_grid([1.0, 1.0], [1.0], [1.0, 0.0]), "x"),
+        (lambda: gd.theory.jsd_on_grid([1.0, -1.0], [1.0, 1.0], [0.0, 1.0]), "p_vals"),
+        (lambda: gd.theory.kl_on_grid([1.0, 1.0, 1.0], [1.0, 1.0], [0.0, 1.0]), "p_vals"),
+        (lambda: gd.theory.kl_divergence(gd.data.Gaussian1D(), 3.0), "q"),
+        (lambda: gd.theory.ns_f([-0.5]), "u"),
+        (lambda: gd.theory.mass_interval([gd.data.Gaussian1D()], mass=1.5), "mass"),
+        (lambda: gd.theory.fit_discriminator(*DENSITY_PAIRS[0], steps=0), "steps"),
+        (lambda: gd.theory.generator_gradient_at_optimum(gd.data.Gaussian1D(), 0.0, -1.0), "std"),
+        (
+            lambda: gd.theory.gaussian_fit_landscape(gd.data.Gaussian1D(), [0.0], [0.0]),
+            "stds",
+        ),
+    ],
+)
+def test_theory_bad_input_raises_value_error(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

@@ -1,13 +1,42 @@
 """gandemo: the helper package of the book *The GAN loss from first principles*.
 
 Chapters import it as ``import gandemo as gd`` and call ``gd.losses``, ``gd.data``, ``gd.theory``,
-``gd.plots`` and ``gd.widgets``; nothing a chapter teaches is copied between chapters.
+``gd.plots``, ``gd.widgets`` and the rest; nothing a chapter teaches is copied between chapters.
 """
 
 from __future__ import annotations
 
-from . import data, losses, plots, theory, utils, widgets
+from . import (
+    data,
+    dirac,
+    losses,
+    metrics,
+    models,
+    plots,
+    plots_game,
+    plots_gradient,
+    saturation,
+    theory,
+    training,
+    utils,
+    widgets,
+)
 from .utils import seed_everything
 
-__all__ = ["data", "losses", "plots", "seed_everything", "theory", "utils", "widgets"]
+__all__ = [
+    "data",
+    "dirac",
+    "losses",
+    "metrics",
+    "models",
+    "plots",
+    "plots_game",
+    "plots_gradient",
+    "saturation",
+    "seed_everything",
+    "theory",
+    "training",
+    "utils",
+    "widgets",
+]
 __version__ = "0.1.0"

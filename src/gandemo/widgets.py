@@ -3,8 +3,8 @@
 A chapter builds a figure and an ``update(value)`` function that redraws it for one slider value,
 then returns :func:`explore` from a cell. The object it returns carries two representations:
 
-* a Jupyter widget (a slider and the figure as an image), which JupyterLab shows and which redraws
-  the figure each time the slider moves, with the kernel;
+* a Jupyter widget (a slider and the figure as an image), which JupyterLab shows and which updates
+  the figure each time the slider moves, through the kernel;
 * an HTML frame player (matplotlib's ``to_jshtml``) over the same values, precomputed, which the
   HTML book shows: the book is configured to drop the widget representation (see
   ``book/_config.yml``), so its pages need no kernel and no widget manager.
@@ -16,13 +16,22 @@ import base64
 import io
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
-__all__ = ["Explorer", "explore", "frame_player", "frame_pngs"]
+__all__ = [
+    "Choice",
+    "Dashboard",
+    "Explorer",
+    "Slider",
+    "explore",
+    "frame_player",
+    "frame_pngs",
+]
 
 
 def _check_values(values: Sequence) -> list:
@@ -67,19 +76,57 @@ def frame_pngs(html: str) -> list[bytes]:
     return [base64.b64decode(data.replace("\\\n", "")) for _, data in frames]
 
 
-class Explorer:
-    """A figure with a slider; see the module docstring for how it is displayed.
+class _LiveAndPlayer:
+    """What every explorer shares: the frame player, its frames reused by the live view, and the
+    two representations a notebook frontend chooses from."""
+
+    fig: Figure
+    dpi: int
+
+    def _prepare(self, fig: Figure, draw: Callable[[Any], Any], frames: list, dpi: int) -> None:
+        self.fig, self._draw, self.dpi = fig, draw, dpi
+        self.html = frame_player(fig, draw, frames)
+        pngs = frame_pngs(self.html)
+        self._cache = list(zip(frames, pngs, strict=True)) if len(pngs) == len(frames) else []
+        plt.close(fig)  # the inline backend must not print it a second time
+        self._widget = None
+
+    def _png(self, frame: Any) -> bytes:
+        """The figure for one frame: the frame player's PNG when it has one, else a redraw."""
+        for known, png in self._cache:
+            if known == frame:
+                return png
+        self._draw(frame)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def widget(self):  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {}
+        try:
+            bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
+        except ImportError:  # ipywidgets missing: the frame player still works
+            pass
+        bundle["text/html"] = self.html
+        bundle["text/plain"] = f"<{type(self).__name__}>"
+        return bundle
+
+
+class Explorer(_LiveAndPlayer):
+    """A figure with one slider; see the module docstring for how it is displayed.
 
     The frames rendered for the HTML frame player are kept, so the live slider shows a value's
-    figure as soon as the kernel receives the move (no second redraw); a value without a frame is
-    redrawn on demand.
+    figure as soon as the kernel receives the move (no second redraw).
 
     Args:
         fig: the figure to redraw.
         update: called with one value of ``values``; redraws ``fig`` for it.
         values: the slider positions (at least two).
         description: the slider's label.
-        start: the initial value (default: the first).
+        start: the live slider's initial value (default: the first).
         dpi: resolution of figures redrawn on demand.
     """
 
@@ -93,28 +140,17 @@ class Explorer:
         start: Any = None,
         dpi: int = 100,
     ) -> None:
-        self.fig = fig
         self.update = update
         self.values = _check_values(values)
         self.description = description
         if start is not None and start not in self.values:
             raise ValueError(f"start must be one of values; got {start!r}")
         self.start = self.values[0] if start is None else start
-        self.dpi = dpi
-        self.html = frame_player(fig, update, self.values)
-        frames = frame_pngs(self.html)
-        self._frames = frames if len(frames) == len(self.values) else []
-        plt.close(fig)  # the inline backend must not print it a second time
-        self._widget = None
+        self._prepare(fig, update, self.values, dpi)
 
     def png(self, value: Any) -> bytes:
-        """The figure for ``value`` as PNG bytes (the frame player's frame when there is one)."""
-        if self._frames and value in self.values:
-            return self._frames[self.values.index(value)]
-        self.update(value)
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
-        return buf.getvalue()
+        """The figure for ``value`` as PNG bytes."""
+        return self._png(value)
 
     def widget(self):
         """The live ipywidgets view: a selection slider above the figure."""
@@ -139,15 +175,131 @@ class Explorer:
             self._widget = widgets.VBox([slider, image])
         return self._widget
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {}
-        try:
-            bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
-        except ImportError:  # ipywidgets missing: the frame player still works
-            pass
-        bundle["text/html"] = self.html
-        bundle["text/plain"] = f"<Explorer over {self.description}>"
-        return bundle
+
+MAX_FRAMES = 25
+
+
+@dataclass(frozen=True)
+class Slider:
+    """A numeric control: a float slider, or an int slider when all four numbers are ints."""
+
+    min: float
+    max: float
+    step: float
+    value: float
+
+    def __post_init__(self) -> None:
+        if not self.min <= self.value <= self.max or self.step <= 0:
+            raise ValueError(
+                f"Slider needs min <= value <= max and step > 0; got {self.min}, {self.value}, "
+                f"{self.max}, step {self.step}"
+            )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A dropdown over a few options (strings or numbers)."""
+
+    options: tuple
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        options = tuple(self.options)
+        if len(options) < 2:
+            raise ValueError("Choice needs at least two options")
+        value = options[0] if self.value is None else self.value
+        if value not in options:
+            raise ValueError(f"Choice value must be one of {options}; got {value!r}")
+        object.__setattr__(self, "options", options)
+        object.__setattr__(self, "value", value)
+
+
+class Dashboard(_LiveAndPlayer):
+    """A figure with several controls: live in JupyterLab, a frame player in the HTML book.
+
+    In JupyterLab every control is live and any combination is redrawn on demand (the
+    precomputed ones are shown at once); the HTML frame player steps through ``frames``.
+
+    Args:
+        fig: the figure to redraw.
+        update: called as ``update(**params)``; redraws ``fig`` for one combination.
+        controls: maps each parameter name to a :class:`Slider` or :class:`Choice`.
+        frames: the combinations (dicts with every parameter) that the HTML frame player
+            precomputes, at most 25; the figure's title should name the parameters, since the
+            player shows only a frame number.
+        dpi: resolution of figures redrawn on demand.
+    """
+
+    def __init__(
+        self,
+        fig: Figure,
+        update: Callable[..., Any],
+        controls: dict,
+        frames: Sequence[dict],
+        *,
+        dpi: int = 90,
+    ) -> None:
+        if not controls:
+            raise ValueError("controls is empty: a dashboard needs at least one control")
+        for name, spec in controls.items():
+            if not isinstance(spec, Slider | Choice):
+                raise ValueError(f"controls[{name!r}] must be a Slider or a Choice")
+        frames = [dict(f) for f in frames]
+        if not 2 <= len(frames) <= MAX_FRAMES:
+            raise ValueError(f"frames needs 2 to {MAX_FRAMES} combinations; got {len(frames)}")
+        for f in frames:
+            if set(f) != set(controls):
+                raise ValueError(f"each of frames must set exactly {sorted(controls)}; got {f}")
+        self.update, self.controls, self.frames = update, dict(controls), frames
+        self.start = {name: spec.value for name, spec in controls.items()}
+        self._prepare(fig, lambda params: update(**params), frames, dpi)
+
+    def png(self, **params) -> bytes:
+        """The figure for one combination of parameters as PNG bytes."""
+        return self._png(params)
+
+    def widget(self):
+        """The live ipywidgets view: the controls above the figure."""
+        if self._widget is None:
+            import ipywidgets as ipw
+
+            style = {"description_width": "initial"}
+            self.inputs = {}
+            for name, spec in self.controls.items():
+                if isinstance(spec, Choice):
+                    w = ipw.Dropdown(
+                        options=list(spec.options), value=spec.value, description=name, style=style
+                    )
+                else:
+                    is_int = all(
+                        isinstance(v, int) for v in (spec.min, spec.max, spec.step, spec.value)
+                    )
+                    cls = ipw.IntSlider if is_int else ipw.FloatSlider
+                    w = cls(
+                        min=spec.min,
+                        max=spec.max,
+                        step=spec.step,
+                        value=spec.value,
+                        description=name,
+                        continuous_update=False,
+                        style=style,
+                        layout=ipw.Layout(width="48%"),
+                    )
+                self.inputs[name] = w
+            self.image = ipw.Image(value=self.png(**self.start), format="png")
+
+            def on_change(_change: dict) -> None:
+                self.image.value = self.png(**self.values())
+
+            for w in self.inputs.values():
+                w.observe(on_change, names="value")
+            boxes = ipw.HBox(list(self.inputs.values()), layout=ipw.Layout(flex_flow="row wrap"))
+            self._widget = ipw.VBox([boxes, self.image])
+        return self._widget
+
+    def values(self) -> dict:
+        """The current values of the live controls."""
+        return {name: w.value for name, w in self.inputs.items()}
 
 
 def _label(value: Any) -> str:

@@ -1,0 +1,463 @@
+r"""Figures and explorers of Part I, chapters 2 and 3: the optimal discriminator, :math:`C(G)`, the
+two generator objectives at :math:`D^*`, and the Dirac-GAN.
+
+The computations live in :mod:`gandemo.theory` and :mod:`gandemo.dirac`; this module only draws.
+Plot functions take ``ax=None`` (or ``axes``) and return what they drew; none calls ``plt.show()``.
+
+Explorers with several controls are :class:`gandemo.widgets.Dashboard` objects: in JupyterLab
+they show one ipywidgets control per parameter (dropdowns and sliders) above the live figure; in
+the HTML book they show a kernel-free frame player over precomputed parameter combinations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import dirac, theory
+from .plots import COLORS, get_ax
+from .widgets import Choice, Dashboard, Slider
+
+__all__ = [
+    "dirac_explorer",
+    "draw_dirac",
+    "dstar_explorer",
+    "plot_dirac_eigenvalues",
+    "plot_landscapes",
+    "plot_learned_vs_optimal",
+    "plot_ns_f",
+    "plot_training_criterion",
+]
+
+# --------------------------------------------------------------------------------------------
+# Chapter 2
+# --------------------------------------------------------------------------------------------
+
+
+def _grid_jsd(p, q, x) -> float:
+    return float(theory.jsd_on_grid(p.pdf(x), q.pdf(x), x))
+
+
+def dstar_explorer(
+    data_options: dict,
+    means: Sequence[float] = (-2.0, 0.0, 2.0),
+    stds: Sequence[float] = (0.5, 1.0, 2.0),
+    mean_slider: Slider = Slider(-4.0, 4.0, 0.25, 0.0),
+    std_slider: Slider = Slider(0.25, 3.0, 0.25, 1.0),
+    x_range: tuple[float, float] = (-6.0, 6.0),
+) -> Dashboard:
+    r"""The optimal discriminator for a chosen :math:`p_\text{data}` and a Gaussian
+    :math:`p_g = \mathcal N(\mu, \sigma^2)`.
+
+    Top: the two densities; bottom: :math:`D^*(x) = p_\text{data}/(p_\text{data} + p_g)` with the
+    line 1/2. The title gives JSD and :math:`C(G) = -\log 4 + 2\,\mathrm{JSD}` (grid integration).
+
+    Args:
+        data_options: maps a label to a data density (the dropdown).
+        means, stds: the values combined (with every option) into the HTML frames.
+        mean_slider, std_slider: the live sliders.
+        x_range: the plotted interval.
+    """
+    if len(data_options) < 2:
+        raise ValueError("data_options needs at least two densities")
+    frames = [
+        {"p_data": name, "mean": float(m), "std": float(s)}
+        for name in data_options
+        for m in means
+        for s in stds
+    ]
+    x = np.linspace(*x_range, 1201)
+    x_int = np.linspace(x_range[0] - 10, x_range[1] + 10, 8001)
+    fig, (ax_p, ax_d) = plt.subplots(2, 1, figsize=(7.0, 5.0), sharex=True)
+    ymax = 1.1 * max(
+        float(np.max(p.pdf(x))) for p in [*data_options.values(), theory.Gaussian1D(0, min(stds))]
+    )
+
+    def update(p_data, mean, std):
+        pd_, pg = data_options[p_data], theory.Gaussian1D(mean, std)
+        ax_p.cla()
+        ax_d.cla()
+        ax_p.fill_between(x, pd_.pdf(x), color=COLORS["data"], alpha=0.25)
+        ax_p.plot(x, pd_.pdf(x), color=COLORS["data"], label=r"$p_\mathrm{data}$")
+        ax_p.plot(x, pg.pdf(x), color=COLORS["gen"], label=rf"$p_g = N({mean:g}, {std:g}^2)$")
+        ax_p.set_ylim(0, max(ymax, 1.1 * float(np.max(pg.pdf(x)))))
+        ax_p.set_ylabel("density")
+        ax_p.legend(loc="upper right")
+        jsd = _grid_jsd(pd_, pg, x_int)
+        ax_p.set_title(
+            f"p_data: {p_data}   JSD = {jsd:.3f}   "
+            f"C(G) = -log 4 + 2 JSD = {2 * jsd - np.log(4):.3f}"
+        )
+        ax_d.axhline(0.5, color=COLORS["ref"], ls="--", lw=1, label="1/2")
+        ax_d.plot(
+            x,
+            theory.optimal_discriminator(pd_, pg, x),
+            color=COLORS["disc"],
+            lw=2,
+            label=r"$D^*(x) = p_\mathrm{data} / (p_\mathrm{data} + p_g)$",
+        )
+        ax_d.set_ylim(-0.03, 1.03)
+        ax_d.set_xlim(*x_range)
+        ax_d.set_xlabel("$x$")
+        ax_d.set_ylabel("$D^*(x)$")
+        ax_d.legend(loc="upper right")
+
+    controls = {
+        "p_data": Choice(tuple(data_options)),
+        "mean": mean_slider,
+        "std": std_slider,
+    }
+    return Dashboard(fig, update, controls, frames)
+
+
+def plot_learned_vs_optimal(p_data, p_g, fitted, region, axes=None, x_range=(-6.0, 6.0)):
+    r"""A trained discriminator against :math:`D^*`: top the two curves over the densities,
+    bottom their difference; outside ``region`` (where the training samples hardly go) is shaded.
+
+    Args:
+        p_data, p_g: the densities the discriminator was trained on.
+        fitted: a :class:`gandemo.theory.FittedDiscriminator`.
+        region: ``(lo, hi)``, e.g. :func:`gandemo.theory.mass_interval`.
+        axes: two axes, or None for a new figure.
+    """
+    if axes is None:
+        _, axes = plt.subplots(
+            2, 1, figsize=(7.0, 4.8), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+        )
+    ax, ax_gap = axes
+    x = np.linspace(*x_range, 1201)
+    d_star = theory.optimal_discriminator(p_data, p_g, x)
+    d_net = fitted.prob(x)
+    scale = 0.9 / max(float(np.max(p_data.pdf(x))), float(np.max(p_g.pdf(x))))
+    ax.fill_between(
+        x,
+        scale * p_data.pdf(x),
+        color=COLORS["data"],
+        alpha=0.15,
+        label=r"$p_\mathrm{data}$ (scaled)",
+    )
+    ax.fill_between(x, scale * p_g.pdf(x), color=COLORS["gen"], alpha=0.15, label=r"$p_g$ (scaled)")
+    ax.plot(x, d_star, color=COLORS["disc"], lw=3, alpha=0.5, label="$D^*$ (formula)")
+    ax.plot(x, d_net, color="k", lw=1.2, ls="--", label="trained MLP $D$")
+    ax.set_ylabel("$D(x)$")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax_gap.plot(x, d_net - d_star, color="k", lw=1.2)
+    ax_gap.axhline(0, color=COLORS["ref"], lw=0.8)
+    ax_gap.set_ylabel("$D - D^*$")
+    ax_gap.set_xlabel("$x$")
+    inside = (x >= region[0]) & (x <= region[1])
+    lim = 1.2 * float(np.max(np.abs(d_net - d_star)[inside]))
+    ax_gap.set_ylim(-lim, lim)
+    for a in axes:
+        a.axvspan(x_range[0], region[0], color="0.85", zorder=0)
+        a.axvspan(region[1], x_range[1], color="0.85", zorder=0)
+        a.set_xlim(*x_range)
+    return axes
+
+
+def plot_training_criterion(
+    shifts, c_quad, c_jsd, c_mc, c_mc_se, p_data, std, shown=(3.0, 1.5, 0.0), axes=None
+):
+    r""":math:`C(G)` as :math:`p_g = \mathcal N(\mu, \sigma^2)` slides onto :math:`p_\text{data}`.
+
+    Left: the three computations (quadrature of :math:`V(D^*, G)`,
+    :math:`-\log 4 + 2\,\mathrm{JSD}`, Monte-Carlo with error bars) against
+    :math:`\mu`, with the minimum :math:`-\log 4`. Right: :math:`D^*` for a few of the shifts;
+    at the minimum it is the constant 1/2.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    ax_c, ax_d = axes
+    ax_c.plot(
+        shifts, c_quad, color=COLORS["disc"], lw=2.5, alpha=0.6, label=r"quadrature of $V(D^*, G)$"
+    )
+    ax_c.plot(shifts, c_jsd, color="k", ls=":", lw=1.5, label=r"$-\log 4 + 2\,\mathrm{JSD}$")
+    ax_c.errorbar(
+        shifts,
+        c_mc,
+        yerr=2 * np.asarray(c_mc_se),
+        fmt="o",
+        ms=3,
+        color=COLORS["gen"],
+        label=r"Monte Carlo $\hat V$ at $D^*$ ($\pm 2$ s.e.)",
+    )
+    ax_c.axhline(-np.log(4), color=COLORS["ref"], ls="--", lw=1)
+    ax_c.plot(
+        [0.0],
+        [-np.log(4)],
+        "*",
+        ms=14,
+        color=COLORS["ref"],
+        label=r"minimum $-\log 4$ at $p_g = p_\mathrm{data}$",
+    )
+    ax_c.set_xlabel(r"mean $\mu$ of $p_g$ ($p_\mathrm{data}$ has mean 0)")
+    ax_c.set_ylabel(r"$C(G) = \max_D V(D, G)$")
+    ax_c.legend(loc="upper center", fontsize=8)
+    x = np.linspace(-5, 6, 800)
+    for i, mu in enumerate(shown):
+        alpha = 0.35 + 0.65 * i / max(len(shown) - 1, 1)
+        ax_d.plot(
+            x,
+            theory.optimal_discriminator(p_data, theory.Gaussian1D(mu, std), x),
+            color=COLORS["disc"],
+            alpha=alpha,
+            lw=2,
+            label=rf"$\mu = {mu:g}$",
+        )
+    ax_d.axhline(0.5, color=COLORS["ref"], ls="--", lw=1)
+    ax_d.set_xlabel("$x$")
+    ax_d.set_ylabel("$D^*(x)$")
+    ax_d.set_title(r"$D^*$ flattens to 1/2 as $p_g \to p_\mathrm{data}$")
+    ax_d.legend(loc="lower left")
+    return axes
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3: the two objectives at D*
+# --------------------------------------------------------------------------------------------
+
+
+def plot_ns_f(ax=None, u_max: float = 6.0):
+    r"""The generator functions :math:`f` of three f-divergences :math:`\int p_\text{data}
+    f(p_g/p_\text{data})`: the non-saturating objective, :math:`2\,\mathrm{JSD}` and the
+    reverse KL."""
+    ax = get_ax(ax)
+    u = np.linspace(1e-6, u_max, 600)
+    ax.plot(
+        u,
+        theory.ns_f(u),
+        color=COLORS["ns"],
+        lw=2,
+        label=r"non-saturating: $(1+u)\log\frac{1+u}{2}$",
+    )
+    f_js = u * np.log(2 * u / (1 + u)) + np.log(2 / (1 + u))
+    ax.plot(
+        u,
+        f_js,
+        color=COLORS["sat"],
+        lw=2,
+        label=r"$2\,$JSD: $u\log\frac{2u}{1+u} + \log\frac{2}{1+u}$",
+    )
+    ax.plot(u, u * np.log(u), color=COLORS["ref"], ls="--", label=r"reverse KL: $u \log u$")
+    ax.axvline(1, color="k", lw=0.8, alpha=0.5)
+    ax.set_xlabel(r"$u = p_g(x) / p_\mathrm{data}(x)$")
+    ax.set_ylabel("$f(u)$")
+    ax.set_ylim(-1.5, 8)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
+    r"""The minimax objective :math:`2\,\mathrm{JSD} - \log 4` and the non-saturating one
+    :math:`\mathrm{KL} - 2\,\mathrm{JSD}` over Gaussians :math:`\mathcal N(\mu, \sigma^2)`, each
+    with its minimiser, and the two best Gaussians drawn over :math:`p_\text{data}`.
+
+    Args:
+        landscape: the dict of :func:`gandemo.theory.gaussian_fit_landscape`.
+        p_data: the data density.
+
+    Returns:
+        The axes and a dict mapping each objective to its minimiser ``(mu, sigma, value)``.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(11.0, 3.6))
+    means, stds = landscape["means"], landscape["stds"]
+    best = {}
+    specs = [
+        ("minimax", COLORS["sat"], r"minimax: $2\,\mathrm{JSD} - \log 4$"),
+        ("non-saturating", COLORS["ns"], r"non-saturating: $\mathrm{KL} - 2\,\mathrm{JSD}$"),
+    ]
+    for ax, (key, color, title) in zip(axes[:2], specs, strict=True):
+        z = landscape[key]
+        levels = np.quantile(z, np.linspace(0, 1, 16) ** 2)
+        cs = ax.contourf(means, stds, z, levels=np.unique(levels), cmap="viridis_r")
+        ax.contour(means, stds, z, levels=np.unique(levels), colors="w", linewidths=0.4)
+        plt.colorbar(cs, ax=ax, format="%.2f")
+        i, j = np.unravel_index(np.argmin(z), z.shape)
+        best[key] = (float(means[j]), float(stds[i]), float(z[i, j]))
+        ax.plot(
+            means[j],
+            stds[i],
+            "*",
+            ms=16,
+            color=color,
+            mec="w",
+            label=rf"min at $\mu={means[j]:.2f}, \sigma={stds[i]:.2f}$",
+        )
+        ax.set_xlabel(r"$\mu$ of $p_g$")
+        ax.set_ylabel(r"$\sigma$ of $p_g$")
+        ax.set_title(title)
+        ax.legend(loc="upper right", fontsize=8, frameon=True)
+        ax.grid(False)
+    ax = axes[2]
+    x = np.linspace(*x_range, 1000)
+    ax.fill_between(x, p_data.pdf(x), color=COLORS["data"], alpha=0.3, label=r"$p_\mathrm{data}$")
+    for key, color, _ in specs:
+        mu, sigma, _v = best[key]
+        ax.plot(
+            x, theory.Gaussian1D(mu, sigma).pdf(x), color=color, lw=2, label=f"best $p_g$, {key}"
+        )
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("density")
+    ax.set_title("the two minimisers")
+    ax.legend(loc="upper left", fontsize=8)
+    return axes, best
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3: the Dirac-GAN
+# --------------------------------------------------------------------------------------------
+
+
+def draw_dirac(
+    axes,
+    loss: str = "saturating",
+    scheme: str = "simultaneous",
+    step: float = 0.1,
+    gamma: float = 0.0,
+    steps: int = 500,
+    start: tuple[float, float] = (1.0, 1.0),
+    lim: float = 3.0,
+):
+    r"""Draw one Dirac-GAN run on two axes (cleared first).
+
+    Left: the vector field :math:`v(\theta, \psi)` (arrows of unit length, shading by speed), the
+    trajectory of ``steps`` discrete updates and the equilibrium. Right: the distance to the
+    equilibrium against the step, on a log scale. The title gives the eigenvalues of the Jacobian
+    at (0, 0) and the spectral radius of the linearised update.
+
+    Returns:
+        The trajectory, an array of shape ``(steps + 1, 2)``.
+    """
+    ax_f, ax_r = axes
+    ax_f.cla()
+    ax_r.cla()
+    g = np.linspace(-lim, lim, 17)
+    th, ps = np.meshgrid(g, g)
+    v_th, v_ps = dirac.field(th, ps, loss, gamma)
+    speed = np.hypot(v_th, v_ps)
+    norm = np.where(speed > 0, speed, 1.0)
+    ax_f.quiver(
+        th,
+        ps,
+        v_th / norm,
+        v_ps / norm,
+        speed,
+        cmap="Greys",
+        clim=(-0.6 * speed.max(), speed.max()),
+        angles="xy",
+        scale=22,
+        width=0.004,
+    )
+    traj = dirac.trajectory(start[0], start[1], loss, scheme, step, gamma, steps)
+    color = COLORS["sat"] if loss == "saturating" else COLORS["ns"]
+    ax_f.plot(traj[:, 0], traj[:, 1], color=color, lw=1.3)
+    ax_f.plot(*traj[0], "o", color=color, ms=6, label="start")
+    ax_f.plot(*traj[-1], "s", color=color, ms=6, label=f"after {steps} steps")
+    ax_f.plot(0, 0, "*", color="k", ms=12, label="equilibrium (0, 0)")
+    ax_f.set_xlim(-lim, lim)
+    ax_f.set_ylim(-lim, lim)
+    ax_f.set_aspect("equal")
+    ax_f.set_xlabel(r"generator $\theta$")
+    ax_f.set_ylabel(r"discriminator $\psi$")
+    ax_f.legend(loc="lower left", fontsize=7, frameon=True)
+    ev = dirac.eigenvalues(loss, gamma)
+    rho = dirac.spectral_radius(scheme, step, gamma, loss)
+    ax_f.set_title(f"{loss}, {scheme}\nh = {step:g}, gamma = {gamma:g}", fontsize=10)
+    dist = np.hypot(traj[:, 0], traj[:, 1])
+    ax_r.semilogy(
+        np.arange(steps + 1), np.maximum(dist, 1e-12), color=color, lw=1.5, label="measured"
+    )
+    ax_r.semilogy(
+        np.arange(steps + 1),
+        dist[0] * rho ** np.arange(steps + 1),
+        color=COLORS["ref"],
+        ls="--",
+        lw=1,
+        label=rf"linearisation: $\rho^k$, $\rho = {rho:.4f}$",
+    )
+    ax_r.set_ylim(1e-4, 1e2)
+    ax_r.set_xlabel("step $k$")
+    ax_r.set_ylabel(r"distance to (0, 0)")
+    ev_text = ", ".join(
+        f"{round(z.real, 3) + 0.0:.3f} {'+-'[int(z.imag < 0)]} {abs(z.imag):.3f}i"
+        for z in np.sort_complex(ev)
+    )
+    ax_r.set_title(f"eigenvalues of J at (0,0): {ev_text}", fontsize=10)
+    ax_r.legend(loc="upper left", fontsize=8)
+    return traj
+
+
+def dirac_explorer(
+    frames: Sequence[dict] | None = None,
+    start: tuple[float, float] = (1.0, 1.0),
+    lim: float = 3.0,
+) -> Dashboard:
+    """The Dirac-GAN dashboard: loss, update scheme, step size, gamma and number of steps.
+
+    Args:
+        frames: the combinations for the HTML player (dicts with ``loss``, ``scheme``, ``step``,
+            ``gamma``, ``steps``); default: both losses and schemes, gamma in {0, 0.3, 1},
+            h = 0.1 and 600 steps (12 frames).
+        start: the initial point.
+        lim: half-width of the plotted square.
+    """
+    if frames is None:
+        frames = [
+            {"loss": loss, "scheme": scheme, "step": 0.1, "gamma": gamma, "steps": 600}
+            for gamma in (0.0, 0.3, 1.0)
+            for loss in dirac.DIRAC_LOSSES
+            for scheme in dirac.SCHEMES
+        ]
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
+
+    def update(loss, scheme, step, gamma, steps):
+        draw_dirac(axes, loss, scheme, step, gamma, steps, start=start, lim=lim)
+
+    controls = {
+        "loss": Choice(dirac.DIRAC_LOSSES),
+        "scheme": Choice(dirac.SCHEMES),
+        "step": Slider(0.01, 0.5, 0.01, 0.1),
+        "gamma": Slider(0.0, 2.0, 0.05, 0.0),
+        "steps": Slider(10, 3000, 10, 600),
+    }
+    return Dashboard(fig, update, controls, frames)
+
+
+def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None):
+    r"""Where the R1 penalty moves the eigenvalues.
+
+    Left: eigenvalues of the Jacobian at (0, 0) in the complex plane as :math:`\gamma` grows from
+    0 (on the imaginary axis, :math:`\pm i/2`) into the left half-plane. Right: the spectral
+    radius of the linearised simultaneous and alternating updates against :math:`\gamma`.
+    """
+    if gammas is None:
+        gammas = np.linspace(0.0, 2.0, 81)
+    gammas = np.asarray(gammas, dtype=float)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    ax_e, ax_r = axes
+    ev = np.array([np.sort_complex(dirac.eigenvalues("saturating", g)) for g in gammas])
+    for k in range(2):
+        sc = ax_e.scatter(ev[:, k].real, ev[:, k].imag, c=gammas, cmap="viridis", s=14)
+    plt.colorbar(sc, ax=ax_e, label=r"$\gamma$")
+    ax_e.axvline(0, color="k", lw=0.8)
+    ax_e.plot(
+        [0, 0], [-0.5, 0.5], "*", color=COLORS["gen"], ms=12, label=r"$\gamma = 0$: $\pm i/2$"
+    )
+    ax_e.set_xlabel("real part")
+    ax_e.set_ylabel("imaginary part")
+    ax_e.set_title("eigenvalues of the Jacobian at (0, 0)")
+    ax_e.legend(loc="upper left")
+    for scheme, ls in [("simultaneous", "-"), ("alternating", "--")]:
+        rho = [dirac.spectral_radius(scheme, step, g) for g in gammas]
+        ax_r.plot(gammas, rho, ls=ls, color="k", label=scheme)
+    ax_r.axhline(1, color=COLORS["gen"], lw=1)
+    ax_r.set_xlabel(r"R1 weight $\gamma$")
+    ax_r.set_ylabel(r"spectral radius $\rho$ of the update")
+    ax_r.set_title(f"linearised update (h = {step:g}): converges iff rho < 1")
+    ax_r.legend()
+    return axes

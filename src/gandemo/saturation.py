@@ -1,0 +1,282 @@
+r"""Measuring saturation: the generator's gradient under the two losses, on real networks.
+
+With :math:`a_i` the discriminator's logit on the generated example :math:`G_\theta(z_i)` and
+:math:`D_i = \sigma(a_i)`, the chain rule splits the generator's gradient into a scalar that
+depends only on the loss and a vector that does not:
+
+.. math::
+
+    \nabla_\theta \log(1 - D_i) = -D_i \, \nabla_\theta a_i, \qquad
+    \nabla_\theta [-\log D_i] = -(1 - D_i)\, \nabla_\theta a_i .
+
+So per sample the two gradient norms differ by the factor :math:`(1 - D_i)/D_i = e^{-a_i}`
+exactly; for a batch, the two gradients are the means of the same vectors
+:math:`\nabla_\theta a_i` with weights :math:`D_i` and :math:`1 - D_i`. The functions here measure
+both with autograd (they never use the formulas), so the book can hold them against the
+prediction. Introduced in chapter 4.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import losses, training
+from .models import Discriminator, Generator
+from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
+
+__all__ = [
+    "GradientStats",
+    "batch_grad_norm",
+    "compare_runs",
+    "make_pair",
+    "measure_gradients",
+    "per_sample_grad_norms",
+    "pretrain_discriminator",
+]
+
+KINDS = losses.GENERATOR_LOSS_KINDS
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+    return kind
+
+
+def make_pair(
+    latent_dim: int = 4, width: int = 32, depth: int = 2, seed_g: int = 0, seed_d: int = 1
+) -> tuple[Generator, Discriminator]:
+    """A fresh 1-D generator and discriminator from fixed seeds (same seeds, same weights)."""
+    gen = Generator(latent_dim, 1, width, depth, seed=seed_g)
+    disc = Discriminator(1, width, depth, seed=seed_d)
+    return gen, disc
+
+
+def pretrain_discriminator(
+    discriminator: Discriminator,
+    generator: Generator,
+    data,
+    k: int,
+    *,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    snapshots=None,
+) -> dict[int, Discriminator]:
+    r"""Train ``discriminator`` in place for ``k`` steps against the frozen ``generator``.
+
+    Each step is one Adam update (betas 0.5, 0.999) of :func:`gandemo.losses.discriminator_loss`
+    on fresh batches of ``batch_size`` real and generated examples; the generator does not move,
+    so D learns to reject its samples ever more confidently.
+
+    Args:
+        snapshots: step counts (each <= ``k``) at which to keep a copy of D.
+
+    Returns:
+        ``{step: copy of D after that many steps}`` for every requested snapshot.
+    """
+    k = check_nonnegative_int(k, "k")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_positive(lr, "lr")
+    wanted = sorted({check_nonnegative_int(s, "snapshots") for s in (snapshots or [])})
+    if wanted and wanted[-1] > k:
+        raise ValueError(f"snapshots must be <= k = {k}; got {wanted[-1]}")
+    rng = torch_generator(check_nonnegative_int(seed, "seed"))
+    opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    kept = {}
+    for step in range(k + 1):
+        if step in wanted:
+            kept[step] = copy.deepcopy(discriminator)
+        if step == k:
+            break
+        x_real = data.sample(batch_size, rng)
+        with torch.no_grad():
+            x_fake = generator.sample(batch_size, rng)
+        loss = losses.discriminator_loss(discriminator(x_real), discriminator(x_fake))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return kept
+
+
+def _flat_grad(generator: Generator) -> torch.Tensor:
+    return torch.cat([p.grad.reshape(-1) for p in generator.parameters()])
+
+
+def batch_grad_norm(generator: Generator, discriminator: Discriminator, z, kind: str) -> float:
+    r"""Norm of :math:`\nabla_\theta L_G` for the batch of latent codes ``z`` (shape (m, d))."""
+    _check_kind(kind)
+    generator.zero_grad(set_to_none=True)
+    losses.generator_loss(discriminator(generator(z)), kind).backward()
+    norm = float(torch.linalg.vector_norm(_flat_grad(generator)))
+    generator.zero_grad(set_to_none=True)
+    discriminator.zero_grad(set_to_none=True)
+    return norm
+
+
+def per_sample_grad_norms(
+    generator: Generator, discriminator: Discriminator, z, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-sample gradient norms :math:`\|\nabla_\theta \ell(a_i)\|` and the logits :math:`a_i`.
+
+    One backward pass per latent code, each through :func:`gandemo.losses.generator_loss` on a
+    batch of one.
+
+    Returns:
+        ``(norms, logits)``, two arrays of length m.
+    """
+    _check_kind(kind)
+    norms, logits = [], []
+    for i in range(z.shape[0]):
+        generator.zero_grad(set_to_none=True)
+        a = discriminator(generator(z[i : i + 1]))
+        losses.generator_loss(a, kind).backward()
+        norms.append(float(torch.linalg.vector_norm(_flat_grad(generator))))
+        logits.append(float(a.detach()[0]))
+    generator.zero_grad(set_to_none=True)
+    discriminator.zero_grad(set_to_none=True)
+    return np.asarray(norms), np.asarray(logits)
+
+
+@dataclass
+class GradientStats:
+    r"""Gradient measurements for one discriminator (pre-trained for ``k`` steps).
+
+    Attributes:
+        k: discriminator pre-training steps.
+        logits: :math:`a_i` on the per-sample latent codes.
+        sample_sat, sample_ns: per-sample gradient norms under each loss.
+        batch_sat, batch_ns: batch gradient norms, one per independent batch.
+        batch_d: mean :math:`D(G(z))` of each of those batches.
+    """
+
+    k: int
+    logits: np.ndarray
+    sample_sat: np.ndarray
+    sample_ns: np.ndarray
+    batch_sat: np.ndarray
+    batch_ns: np.ndarray
+    batch_d: np.ndarray
+
+    @property
+    def d_fake(self) -> float:
+        """Mean :math:`D(G(z))` over all the batches."""
+        return float(self.batch_d.mean())
+
+    @property
+    def sample_ratio(self) -> np.ndarray:
+        """Measured per-sample ratios, non-saturating over saturating."""
+        return self.sample_ns / self.sample_sat
+
+    @property
+    def predicted_sample_ratio(self) -> np.ndarray:
+        r""":math:`(1 - D_i)/D_i = e^{-a_i}` for each sample."""
+        return np.exp(-self.logits)
+
+    @property
+    def logit_grad_norms(self) -> np.ndarray:
+        r""":math:`\|\nabla_\theta a_i\|` per sample, recovered as the non-saturating norm over
+        :math:`1 - D_i`."""
+        return self.sample_ns / (1 - 1 / (1 + np.exp(-self.logits)))
+
+    @property
+    def batch_ratio(self) -> np.ndarray:
+        """Measured batch ratios, one per batch."""
+        return self.batch_ns / self.batch_sat
+
+    @property
+    def predicted_batch_ratio(self) -> np.ndarray:
+        r""":math:`(1 - \bar D)/\bar D` with :math:`\bar D` each batch's mean D(G(z))."""
+        return (1 - self.batch_d) / self.batch_d
+
+
+def measure_gradients(
+    data,
+    ks,
+    *,
+    samples: int = 32,
+    batches: int = 40,
+    batch_size: int = 64,
+    seed: int = 0,
+    pair_seeds: tuple[int, int] = (0, 1),
+) -> tuple[Generator, dict[int, Discriminator], list[GradientStats]]:
+    r"""Pre-train one discriminator and measure the generator's gradient after each k in ``ks``.
+
+    The generator and the discriminator come from :func:`make_pair` with ``pair_seeds``; the
+    discriminator is trained once, with snapshots at every k, so each k continues the same run.
+    For each snapshot: ``samples`` per-sample gradient norms under each loss and, for ``batches``
+    independent batches of ``batch_size`` latent codes, the two batch gradient norms (same codes
+    for both losses).
+
+    Returns:
+        ``(generator, {k: discriminator}, [GradientStats per k])``.
+    """
+    ks = sorted({check_nonnegative_int(k, "ks") for k in ks})
+    if not ks:
+        raise ValueError("ks is empty: give at least one number of pre-training steps")
+    samples = check_positive_int(samples, "samples")
+    batches = check_positive_int(batches, "batches")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    gen, disc = make_pair(seed_g=pair_seeds[0], seed_d=pair_seeds[1])
+    snaps = pretrain_discriminator(disc, gen, data, ks[-1], seed=seed, snapshots=ks)
+    rng = torch_generator(seed + 1)
+    z_samples = gen.sample_latent(samples, rng)
+    z_batches = [gen.sample_latent(batch_size, rng) for _ in range(batches)]
+    results = []
+    for k in ks:
+        d = snaps[k]
+        sat, logits = per_sample_grad_norms(gen, d, z_samples, "saturating")
+        ns, _ = per_sample_grad_norms(gen, d, z_samples, "non-saturating")
+        b_sat = np.array([batch_grad_norm(gen, d, z, "saturating") for z in z_batches])
+        b_ns = np.array([batch_grad_norm(gen, d, z, "non-saturating") for z in z_batches])
+        with torch.no_grad():
+            b_d = np.array([float(d.prob(gen(z)).mean()) for z in z_batches])
+        results.append(GradientStats(k, logits, sat, ns, b_sat, b_ns, b_d))
+    return gen, snaps, results
+
+
+def compare_runs(
+    data,
+    k: int,
+    *,
+    steps: int = 400,
+    lr_g: float = 0.02,
+    lr_d: float = 1e-3,
+    g_optimizer: str = "sgd",
+    record_every: int = 10,
+    metric=None,
+    seed: int = 0,
+    pair_seeds: tuple[int, int] = (0, 1),
+) -> dict[str, training.History]:
+    """Train a saturating and a non-saturating GAN from the same start, D pre-trained k steps.
+
+    Both runs start from identical copies of the same generator and the same pre-trained
+    discriminator and draw identical minibatch streams (same ``seed``); only the generator's
+    loss differs.
+
+    Returns:
+        ``{"saturating": History, "non-saturating": History}``.
+    """
+    gen, disc = make_pair(seed_g=pair_seeds[0], seed_d=pair_seeds[1])
+    pretrain_discriminator(disc, gen, data, k, seed=seed)
+    runs = {}
+    for kind in KINDS:
+        g, d = copy.deepcopy(gen), copy.deepcopy(disc)
+        runs[kind] = training.train(
+            g,
+            d,
+            data,
+            steps=steps,
+            loss=kind,
+            lr_g=lr_g,
+            lr_d=lr_d,
+            g_optimizer=g_optimizer,
+            record_every=record_every,
+            metric=metric,
+            seed=seed + 1,
+        )
+    return runs

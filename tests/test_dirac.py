@@ -1,0 +1,163 @@
+"""Tests of gandemo.dirac: the Dirac-GAN field, its Jacobian, eigenvalues and trajectories."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gandemo as gd
+
+D = gd.dirac
+
+
+@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+@pytest.mark.parametrize("gamma", [0.0, 0.7])
+def test_field_matches_autograd_through_the_package_losses(loss, gamma):
+    for theta, psi in [(0.7, -1.3), (-2.0, 0.4), (0.0, 1.5), (3.0, 3.0)]:
+        v = D.field(theta, psi, loss, gamma)
+        w = D.field_autograd(theta, psi, loss, gamma)
+        assert abs(float(v[0]) - w[0]) < 1e-12 and abs(float(v[1]) - w[1]) < 1e-12
+
+
+@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+def test_jacobian_matches_finite_differences(loss):
+    h = 1e-6
+    for theta, psi, gamma in [(0.0, 0.0, 0.0), (0.8, -0.5, 0.3), (-1.2, 1.7, 1.0)]:
+        j = D.jacobian(theta, psi, loss, gamma)
+        for col, (dt, dp) in enumerate([(h, 0.0), (0.0, h)]):
+            plus = np.array(D.field(theta + dt, psi + dp, loss, gamma), dtype=float)
+            minus = np.array(D.field(theta - dt, psi - dp, loss, gamma), dtype=float)
+            fd = (plus - minus) / (2 * h)
+            assert np.max(np.abs(fd - j[:, col])) < 1e-7
+
+
+@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+def test_eigenvalues_are_purely_imaginary_without_penalty(loss):
+    ev = np.sort_complex(D.eigenvalues(loss, 0.0))
+    f_prime_0 = 0.5  # f(t) = -log(1 + e^-t), f'(0) = 1/2
+    assert np.max(np.abs(ev.real)) < 1e-15
+    assert abs(ev[0].imag + f_prime_0) < 1e-15 and abs(ev[1].imag - f_prime_0) < 1e-15
+
+
+@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+@pytest.mark.parametrize("gamma", [0.1, 0.5, 1.0, 3.0])
+def test_r1_penalty_gives_eigenvalues_with_negative_real_part(loss, gamma):
+    ev = D.eigenvalues(loss, gamma)
+    assert np.all(ev.real < 0)
+    closed = np.array(
+        [
+            (-gamma + np.sqrt(complex(gamma**2 - 1))) / 2,
+            (-gamma - np.sqrt(complex(gamma**2 - 1))) / 2,
+        ]
+    )
+    assert np.max(np.abs(np.sort_complex(ev) - np.sort_complex(closed))) < 1e-12
+
+
+def test_discrete_updates_spiral_out_cycle_or_converge():
+    h = 0.1
+    assert abs(D.spectral_radius("simultaneous", h, 0.0) - math.sqrt(1 + h**2 / 4)) < 1e-12
+    assert abs(D.spectral_radius("alternating", h, 0.0) - 1.0) < 1e-12
+    assert D.spectral_radius("simultaneous", h, 0.5) < 1
+    assert D.spectral_radius("alternating", h, 0.5) < 1
+
+
+def test_trajectories_behave_as_the_linearisation_says():
+    r0 = math.sqrt(2.0)
+    sim = D.trajectory(1.0, 1.0, "saturating", "simultaneous", 0.1, 0.0, 1000)
+    alt = D.trajectory(1.0, 1.0, "saturating", "alternating", 0.1, 0.0, 1000)
+    assert sim.shape == (1001, 2)
+    assert np.hypot(*sim[-1]) > 1.5 * r0  # spirals out
+    radii = np.hypot(alt[:, 0], alt[:, 1])
+    assert radii.max() < 2 * r0 and radii[-200:].min() > 0.3 * r0  # bounded, no convergence
+    for loss in D.DIRAC_LOSSES:
+        for scheme in D.SCHEMES:
+            end = D.trajectory(1.0, 1.0, loss, scheme, 0.1, 1.0, 2000)[-1]
+            assert abs(np.hypot(*end)) < 1e-6
+
+
+def test_trajectory_is_deterministic_and_starts_where_asked():
+    a = D.trajectory(0.3, -0.2, "non-saturating", "alternating", 0.05, 0.2, 50)
+    b = D.trajectory(0.3, -0.2, "non-saturating", "alternating", 0.05, 0.2, 50)
+    assert np.array_equal(a, b)
+    assert abs(a[0, 0] - 0.3) < 1e-15 and abs(a[0, 1] + 0.2) < 1e-15
+    assert D.trajectory(0.3, -0.2, steps=0).shape == (1, 2)
+
+
+def test_theory_reexports_the_dirac_gan():
+    assert gd.theory.dirac_field is D.field
+    assert gd.theory.dirac_eigenvalues is D.eigenvalues
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: D.field(0.0, 0.0, loss="wgan"), "loss"),
+        (lambda: D.field(0.0, 0.0, gamma=-1.0), "gamma"),
+        (lambda: D.field(float("nan"), 0.0), "theta"),
+        (lambda: D.field(0.0, [1.0, float("inf")]), "psi"),
+        (lambda: D.trajectory(scheme="sequential"), "scheme"),
+        (lambda: D.trajectory(step=0.0), "step"),
+        (lambda: D.trajectory(steps=-1), "steps"),
+        (lambda: D.trajectory(theta0="a"), "theta0"),
+        (lambda: D.update_matrix("simultaneous", step=-0.1), "step"),
+        (lambda: D.player_losses(float("nan"), 0.0), "theta"),
+    ],
+)
+def test_bad_input_raises_value_error(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def _frames(**fixed):
+    base = {"loss": "saturating", "scheme": "simultaneous", "step": 0.1, "gamma": 0.0, "steps": 50}
+    return [dict(base, **fixed), dict(base, gamma=1.0, **fixed)]
+
+
+def test_dirac_dashboard_has_a_frame_player_and_live_controls():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    board = gd.plots_game.dirac_explorer(frames=_frames())
+    bundle = board._repr_mimebundle_()
+    assert "<script" in bundle["text/html"] and "anim" in bundle["text/html"].lower()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert set(board.inputs) == {"loss", "scheme", "step", "gamma", "steps"}
+    before = bytes(board.image.value)
+    board.inputs["gamma"].value = 1.0  # moving a live slider redraws the image
+    after_gamma = bytes(board.image.value)
+    assert after_gamma != before
+    board.inputs["loss"].value = "non-saturating"
+    assert bytes(board.image.value) != after_gamma
+    assert board.values()["loss"] == "non-saturating"
+
+
+def test_dstar_dashboard_redraws_for_each_control():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    options = {"a": gd.data.Gaussian1D(0.0, 1.0), "b": gd.data.GaussianMixture1D()}
+    board = gd.plots_game.dstar_explorer(options, means=(0.0,), stds=(1.0,))
+    board.widget()
+    images = {bytes(board.image.value)}
+    board.inputs["mean"].value = 1.5
+    images.add(bytes(board.image.value))
+    board.inputs["p_data"].value = "b"
+    images.add(bytes(board.image.value))
+    assert len(images) == 3
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: gd.plots_game.dirac_explorer(frames=_frames()[:1]), "frames"),
+        (lambda: gd.plots_game.dirac_explorer(frames=[{"loss": "saturating"}] * 2), "frames"),
+        (lambda: gd.plots_game.Slider(0.0, 1.0, 0.1, 2.0), "Slider"),
+        (lambda: gd.plots_game.Choice(("a",)), "Choice"),
+        (lambda: gd.plots_game.dstar_explorer({"a": gd.data.Gaussian1D()}), "data_options"),
+    ],
+)
+def test_dashboard_bad_input_raises_value_error(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

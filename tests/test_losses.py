@@ -17,6 +17,7 @@ LN2 = math.log(2.0)
 
 def close(a, b, tol):
     """Two-sided absolute tolerance."""
+
     def value(x):
         return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
 

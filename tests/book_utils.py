@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,3 +24,28 @@ def toc_files() -> list[str]:
 
 #: Measurements that tests report; conftest prints them at the end of the run.
 REPORT: list[str] = []
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "artifacts" / "screenshots"  # test artifacts, looked at by hand
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = (
+        "Debian's chromium is not installed: the browser tests CANNOT run. "
+        "Install it with `apt-get install chromium` (.ci/run does this)."
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from book_utils import BOOK, REPORT, ROOT
+from book_utils import BOOK, CHROMIUM, CHROMIUM_ARGS, REPORT, ROOT, require_chromium
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +36,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("gandemo measurements")
         for line in REPORT:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole session (Playwright's sync API allows one)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

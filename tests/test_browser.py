@@ -10,27 +10,12 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
 import threading
-from pathlib import Path
 
 import pytest
-from book_utils import ROOT, toc_files
+from book_utils import SHOTS, toc_files
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Text nodes outside code that still hold TeX delimiters mean MathJax did not typeset them.
 RAW_TEX_JS = """() => {
@@ -47,18 +32,6 @@ BROKEN_IMAGES_JS = """() => Array.from(document.images)
   .map(img => img.src.slice(0, 80))"""
 
 
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = (
-        "Debian's chromium is not installed: the browser tests CANNOT run. "
-        "Install it with `apt-get install chromium` (.ci/run does this)."
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -73,17 +46,6 @@ def book_server(built_book):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, base: str, path: str):

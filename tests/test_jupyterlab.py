@@ -20,8 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from book_utils import BOOK, REPORT, ROOT
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, _require_chromium
+from book_utils import BOOK, REPORT, ROOT, SHOTS, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +54,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    _require_chromium()
+    require_chromium()
     if not (BOOK / "chapters" / NOTEBOOK).exists():
         pytest.fail(f"the saturation chapter {NOTEBOOK} is missing")
     root = tmp_path_factory.mktemp("lab")
@@ -98,13 +97,11 @@ def lab(tmp_path_factory):
     log.close()
 
 
-def test_live_slider_redraws_the_figure(lab):
-    from playwright.sync_api import sync_playwright
-
+def test_live_slider_redraws_the_figure(lab, browser):
     base, token = lab
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
         page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", wait_until="domcontentloaded")
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90000)
@@ -145,7 +142,8 @@ def test_live_slider_redraws_the_figure(lab):
             sources.append(after)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "jupyterlab_saturation_slider.png"))
-        browser.close()
+    finally:
+        context.close()
 
     median = statistics.median(latencies)
     line = (

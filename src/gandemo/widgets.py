@@ -48,23 +48,37 @@ def frame_player(
     *,
     interval_ms: int = 400,
     default_mode: str = "once",
+    dpi: float | None = None,
+    start_index: int = 0,
 ) -> str:
     """Render ``update(v)`` for every ``v`` in ``values`` into a self-contained HTML frame player.
 
     The player (matplotlib's ``FuncAnimation.to_jshtml``) has a slider and play buttons and needs
-    no kernel. The figure is left as ``update(values[0])`` drew it.
+    no kernel; it opens on frame ``start_index``. The figure is left as ``update(values[0])``
+    drew it.
 
     Returns:
         The HTML as a string.
     """
     values = _check_values(values)
     anim = FuncAnimation(fig, update, frames=values, interval=interval_ms, blit=False, repeat=False)
-    with plt.rc_context({"animation.embed_limit": 64.0}):
+    rc = {"animation.embed_limit": 64.0}
+    if dpi is not None:
+        rc["savefig.dpi"] = dpi
+    with plt.rc_context(rc):
         html = anim.to_jshtml(default_mode=default_mode)
     update(values[0])
     # matplotlib links Font Awesome 4 from a CDN for the button icons; the book's theme already
     # serves Font Awesome itself, and a page must make no request outside the book.
-    return re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    if start_index:
+        # the player object is created in a zero-delay timeout; show the start frame after it
+        anim_id = re.search(r'id="_anim_img(\w+)"', html)[1]
+        html += (
+            f"<script>setTimeout(function() {{ anim{anim_id}.set_frame({int(start_index)}); }}"
+            ", 50);</script>"
+        )
+    return html
 
 
 _FRAME_RE = re.compile(r'frames\[(\d+)\] = "data:image/png;base64,(.*?)"\n', re.DOTALL)
@@ -83,9 +97,16 @@ class _LiveAndPlayer:
     fig: Figure
     dpi: int
 
-    def _prepare(self, fig: Figure, draw: Callable[[Any], Any], frames: list, dpi: int) -> None:
+    def _prepare(
+        self,
+        fig: Figure,
+        draw: Callable[[Any], Any],
+        frames: list,
+        dpi: float | None,
+        start_index: int = 0,
+    ) -> None:
         self.fig, self._draw, self.dpi = fig, draw, dpi
-        self.html = frame_player(fig, draw, frames)
+        self.html = frame_player(fig, draw, frames, dpi=dpi, start_index=start_index)
         pngs = frame_pngs(self.html)
         self._cache = list(zip(frames, pngs, strict=True)) if len(pngs) == len(frames) else []
         plt.close(fig)  # the inline backend must not print it a second time
@@ -98,7 +119,7 @@ class _LiveAndPlayer:
                 return png
         self._draw(frame)
         buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        self.fig.savefig(buf, format="png", dpi=self.dpi or "figure")
         return buf.getvalue()
 
     def widget(self):  # pragma: no cover - defined by subclasses
@@ -127,7 +148,7 @@ class Explorer(_LiveAndPlayer):
         values: the slider positions (at least two).
         description: the slider's label.
         start: the live slider's initial value (default: the first).
-        dpi: resolution of figures redrawn on demand.
+        dpi: resolution of the frames (default: matplotlib's ``savefig.dpi``).
     """
 
     def __init__(
@@ -138,7 +159,7 @@ class Explorer(_LiveAndPlayer):
         *,
         description: str = "value",
         start: Any = None,
-        dpi: int = 100,
+        dpi: float | None = None,
     ) -> None:
         self.update = update
         self.values = _check_values(values)
@@ -146,7 +167,7 @@ class Explorer(_LiveAndPlayer):
         if start is not None and start not in self.values:
             raise ValueError(f"start must be one of values; got {start!r}")
         self.start = self.values[0] if start is None else start
-        self._prepare(fig, update, self.values, dpi)
+        self._prepare(fig, update, self.values, dpi, self.values.index(self.start))
 
     def png(self, value: Any) -> bytes:
         """The figure for ``value`` as PNG bytes."""

@@ -42,8 +42,8 @@ book: $(STAMP) $(MATHJAX)
 	@echo "==> book built: $(CURDIR)/$(BOOK_HTML)"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests book/chapters book/_ext
-	$(VENV)/bin/ruff format --check src tests book/_ext
+	$(VENV)/bin/ruff check src tests benchmarks book/chapters book/_ext
+	$(VENV)/bin/ruff format --check src tests benchmarks book/_ext
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not book"

@@ -67,3 +67,82 @@ def test_accepts_column_vectors_and_tensors():
 def test_bad_input(samples, kwargs, message):
     with pytest.raises(ValueError, match=message):
         metrics.jsd_to_density(samples, data.Gaussian1D(), **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# mode_coverage
+# ---------------------------------------------------------------------------------------------
+
+
+def test_all_samples_on_the_centres_cover_every_mode():
+    ring = data.ring()
+    samples = ring.centers.repeat(10, 1)  # 10 samples exactly on each of the 8 centres
+    mc = metrics.mode_coverage(samples, ring.centers, ring.std)
+    assert mc.modes == 8 and mc.num_modes == 8
+    assert abs(mc.high_quality - 1.0) < 1e-12 and abs(mc.reverse_kl) < 1e-12
+
+
+def test_all_samples_on_one_mode():
+    grid = data.grid()
+    samples = np.tile(grid.centers[3].numpy(), (50, 1))
+    mc = metrics.mode_coverage(samples, grid.centers, grid.std)
+    assert mc.modes == 1 and abs(mc.high_quality - 1.0) < 1e-12
+    assert abs(mc.reverse_kl - math.log(25)) < 1e-12
+
+
+def test_high_quality_threshold_is_three_standard_deviations():
+    centers = np.array([[0.0, 0.0], [10.0, 0.0]])
+    samples = np.array([[0.29, 0.0], [0.31, 0.0], [10.0, 0.2], [5.0, 5.0]])  # std 0.1
+    mc = metrics.mode_coverage(samples, centers, 0.1)
+    assert abs(mc.high_quality - 0.5) < 1e-12 and mc.modes == 2
+    assert abs(mc.reverse_kl) < 1e-12  # one HQ sample per mode: balanced
+
+
+def test_unbalanced_histogram_reverse_kl():
+    centers = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    samples = np.repeat(centers[:2], [3, 1], axis=0)  # h = (3/4, 1/4, 0, 0)
+    mc = metrics.mode_coverage(samples, centers, 0.01)
+    entropy = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert mc.modes == 2 and abs(mc.reverse_kl - (math.log(4) - entropy)) < 1e-12
+
+
+def test_no_high_quality_sample():
+    ring = data.ring()
+    mc = metrics.mode_coverage(np.full((20, 2), 5.0), ring.centers, ring.std)
+    assert mc.modes == 0 and mc.high_quality == 0.0 and math.isnan(mc.reverse_kl)
+    assert set(mc.as_dict()) == {"modes", "num_modes", "high_quality", "reverse_kl"}
+
+
+def test_samples_from_the_target_score_well():
+    ring = data.ring()
+    x = ring.sample(2500, torch.Generator().manual_seed(0))
+    mc = metrics.mode_coverage(x, ring.centers, ring.std)
+    # within 3 std in 2-D: P(chi2_2 < 9) = 1 - exp(-4.5) = 0.9889
+    assert mc.modes == 8 and abs(mc.high_quality - (1 - math.exp(-4.5))) < 0.01
+    assert abs(mc.reverse_kl) < 0.01
+
+
+def test_the_linspace_ring_has_only_seven_modes():
+    angles = np.linspace(0, 2 * np.pi, 8)  # the copied bug: first and last angle coincide
+    bad = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    ring = data.ring()
+    mc = metrics.mode_coverage(bad, ring.centers, ring.std)
+    assert mc.modes < 8
+
+
+@pytest.mark.parametrize(
+    "samples, centers, std, message",
+    [
+        (np.zeros((0, 2)), np.zeros((2, 2)), 0.1, "samples"),
+        (np.zeros((3, 3)), np.zeros((2, 2)), 0.1, "samples"),
+        (np.array([[np.nan, 0.0]]), np.zeros((2, 2)), 0.1, "samples"),
+        (np.zeros((3, 2)), np.zeros(2), 0.1, "centers"),
+        (np.zeros((3, 2)), np.array([[np.inf, 0.0]]), 0.1, "centers"),
+        (np.zeros((3, 2)), np.zeros((2, 2)), 0.0, "std"),
+        (np.zeros((3, 2)), np.zeros((2, 2)), "wide", "std"),
+        ("abc", np.zeros((2, 2)), 0.1, "samples"),
+    ],
+)
+def test_mode_coverage_bad_input(samples, centers, std, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.mode_coverage(samples, centers, std)

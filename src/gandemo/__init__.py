@@ -7,6 +7,7 @@ Chapters import it as ``import gandemo as gd`` and call ``gd.losses``, ``gd.data
 from __future__ import annotations
 
 from . import (
+    dashboard,
     data,
     dirac,
     losses,
@@ -15,6 +16,7 @@ from . import (
     plots,
     plots_game,
     plots_gradient,
+    plots_train,
     saturation,
     theory,
     training,
@@ -24,6 +26,7 @@ from . import (
 from .utils import seed_everything
 
 __all__ = [
+    "dashboard",
     "data",
     "dirac",
     "losses",
@@ -32,6 +35,7 @@ __all__ = [
     "plots",
     "plots_game",
     "plots_gradient",
+    "plots_train",
     "saturation",
     "seed_everything",
     "theory",

@@ -248,8 +248,11 @@ class TrainingFigure:
         else:
             p_g = np.zeros_like(self._points)
         self.ln_pg.set_ydata(p_g)
+        total = self._p_data + p_g
+        # where both densities are negligible the ratio is noise of the density estimate
+        shown = total > 0.02 * float(total.max())
         with np.errstate(invalid="ignore", divide="ignore"):
-            d_star = np.where(self._p_data + p_g > 0, self._p_data / (self._p_data + p_g), np.nan)
+            d_star = np.where(shown, self._p_data / total, np.nan)
         self.ln_dstar.set_ydata(d_star)
 
     def png(self, dpi: int = 72) -> bytes:

@@ -51,8 +51,11 @@ unit: $(STAMP)
 test: lint $(STAMP) $(MATHJAX)
 	$(PY) -m pytest
 
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book/chapters
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book/chapters $(LAB_ROOT_FLAG)
 
 # Refresh constraints.txt from the current environment (run after editing dependencies).
 lock: $(STAMP)

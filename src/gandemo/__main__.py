@@ -23,6 +23,7 @@ import numpy as np
 
 from . import data, metrics, plots
 from .training import LOSSES, Trainer, TrainingDiverged, resolve_device
+from .utils import check_nonnegative_int, check_positive, check_positive_int
 
 __all__ = ["DATASETS", "main", "make_data", "plot_trainer", "summary"]
 
@@ -50,34 +51,21 @@ def make_data(name: str):
     raise ValueError(f"data must be one of {sorted(DATASETS)}; got {name!r}")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _argument(parse, check, expected: str):
+    """An argparse type: parse the text, then apply the package's own check of the value."""
+
+    def convert(text: str):
+        try:
+            return check(parse(text), "value")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    return convert
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text!r}")
-    return v
+_positive_int = _argument(int, check_positive_int, "a positive integer")
+_nonnegative_int = _argument(int, check_nonnegative_int, "an integer >= 0")
+_positive_float = _argument(float, check_positive, "a finite positive number")
 
 
 def _beta(text: str) -> float:

@@ -23,6 +23,8 @@ Bad input raises :class:`ValueError` naming the argument and the problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -31,6 +33,19 @@ import torch.nn.functional as F
 
 __all__ = [
     "GENERATOR_LOSS_KINDS",
+    "LOSSES",
+    "GANLoss",
+    "get_loss",
+    "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
+    "minimax_discriminator_loss",
+    "non_saturating_generator_loss",
+    "saturating_generator_loss",
+    "wasserstein_critic_loss",
+    "wasserstein_generator_loss",
     "as_tensor",
     "bce",
     "discriminator_loss",
@@ -243,3 +258,251 @@ def generator_loss(
     if kind == "saturating":
         return -F.softplus(a).mean()
     return F.softplus(-a).mean()
+
+
+# ---------------------------------------------------------------------------------------------
+# The loss zoo (chapter 7): losses beyond the two classics, and the registry the training loop
+# uses. Every function here reduces over the LAST axis only, so logits of shape (k, m) (k models
+# side by side, m examples each) give k losses; logits of shape (m,) give one 0-dim loss.
+# ---------------------------------------------------------------------------------------------
+
+
+def _pair(real_logits, fake_logits, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    if not check:
+        return real_logits, fake_logits
+    r = as_tensor(real_logits, "real_logits")
+    f = as_tensor(fake_logits, "fake_logits")
+    _same_shape(r, f, "real_logits", "fake_logits")
+    return _common_dtype(r, f)
+
+
+def _one(fake_logits, check: bool) -> torch.Tensor:
+    return as_tensor(fake_logits, "fake_logits") if check else fake_logits
+
+
+def minimax_discriminator_loss(
+    real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
+) -> torch.Tensor:
+    r""":func:`discriminator_loss` reduced over the last axis only (one loss per model).
+
+    .. math:: L_D = \frac1m\sum_i \operatorname{softplus}(-a^\text{real}_i)
+              + \frac1m\sum_i \operatorname{softplus}(a^\text{fake}_i)
+    """
+    r, f = _pair(real_logits, fake_logits, check)
+    return F.softplus(-r).mean(-1) + F.softplus(f).mean(-1)
+
+
+def saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r""":func:`generator_loss` ``"saturating"`` reduced over the last axis:
+    :math:`L_G = -\frac1m\sum_i \operatorname{softplus}(a_i) = \frac1m\sum_i\log(1 - D(G(z_i)))`."""
+    return -F.softplus(_one(fake_logits, check)).mean(-1)
+
+
+def non_saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r""":func:`generator_loss` ``"non-saturating"`` reduced over the last axis:
+    :math:`L_G = \frac1m\sum_i \operatorname{softplus}(-a_i) = -\frac1m\sum_i\log D(G(z_i))`."""
+    return F.softplus(-_one(fake_logits, check)).mean(-1)
+
+
+def least_squares_discriminator_loss(
+    real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
+) -> torch.Tensor:
+    r"""Least-squares GAN (LSGAN, Mao et al. 2017), discriminator side, 0-1 coding.
+
+    The discriminator's raw output :math:`a` (no sigmoid) is regressed onto 1 for real and 0
+    for generated examples:
+
+    .. math::
+
+        L_D = \frac{1}{2m}\sum_i (a^\text{real}_i - 1)^2 + \frac{1}{2m}\sum_i (a^\text{fake}_i)^2.
+
+    For a fixed generator the minimiser is :math:`a^*(x) = p_\text{data}/(p_\text{data} + p_g)`,
+    the same function as the BCE discriminator's :math:`D^*`; at :math:`p_g = p_\text{data}` it is
+    1/2 and :math:`L_D = 1/4`. Its gradient grows linearly with the error instead of vanishing.
+    """
+    r, f = _pair(real_logits, fake_logits, check)
+    return 0.5 * (r - 1).square().mean(-1) + 0.5 * f.square().mean(-1)
+
+
+def least_squares_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r"""LSGAN, generator side: :math:`L_G = \frac{1}{2m}\sum_i (a^\text{fake}_i - 1)^2`
+    (1/8 at the equilibrium :math:`a = 1/2`). Mao et al. (2017) show that with the coding
+    (a, b, c) = (-1, 1, 0) the game minimises a Pearson :math:`\chi^2` divergence; the 0-1
+    coding used here is their common practical choice."""
+    return 0.5 * (_one(fake_logits, check) - 1).square().mean(-1)
+
+
+def hinge_discriminator_loss(
+    real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
+) -> torch.Tensor:
+    r"""Hinge loss (Lim & Ye 2017; Miyato et al. 2018), discriminator side:
+
+    .. math::
+
+        L_D = \frac1m\sum_i \max(0, 1 - a^\text{real}_i)
+            + \frac1m\sum_i \max(0, 1 + a^\text{fake}_i).
+
+    Examples beyond the margin (:math:`a^\text{real} > 1`, :math:`a^\text{fake} < -1`) give no
+    gradient at all. When :math:`p_g = p_\text{data}` every :math:`a \in [-1, 1]` is optimal and
+    :math:`L_D = 2`.
+    """
+    r, f = _pair(real_logits, fake_logits, check)
+    return F.relu(1 - r).mean(-1) + F.relu(1 + f).mean(-1)
+
+
+def hinge_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r"""Hinge loss, generator side: :math:`L_G = -\frac1m\sum_i a^\text{fake}_i` (raise the
+    critic's score of generated examples; its gradient per logit is :math:`-1/m`, constant)."""
+    return -_one(fake_logits, check).mean(-1)
+
+
+def wasserstein_critic_loss(
+    real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
+) -> torch.Tensor:
+    r"""Wasserstein GAN (Arjovsky et al. 2017), critic side, without its penalty:
+
+    .. math:: L_C = \frac1m\sum_i a^\text{fake}_i - \frac1m\sum_i a^\text{real}_i.
+
+    Over 1-Lipschitz critics, :math:`-\min L_C` is the Wasserstein-1 distance between
+    :math:`p_\text{data}` and :math:`p_g` (Kantorovich-Rubinstein duality). The Lipschitz
+    constraint is imposed softly by :func:`gradient_penalty` (WGAN-GP, Gulrajani et al. 2017).
+    """
+    r, f = _pair(real_logits, fake_logits, check)
+    return f.mean(-1) - r.mean(-1)
+
+
+def wasserstein_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r"""Wasserstein GAN, generator side: :math:`L_G = -\frac1m\sum_i a^\text{fake}_i`."""
+    return -_one(fake_logits, check).mean(-1)
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    u: torch.Tensor,
+) -> torch.Tensor:
+    r"""The gradient penalty of WGAN-GP (Gulrajani et al. 2017).
+
+    .. math::
+
+        P = \frac1m\sum_i \bigl(\lVert\nabla_x a(\hat x_i)\rVert_2 - 1\bigr)^2,
+        \qquad \hat x_i = x_i + u_i\,(\tilde x_i - x_i),\; u_i \sim U[0, 1],
+
+    on points between real examples :math:`x_i` and generated ones :math:`\tilde x_i`. The
+    graph is kept (``create_graph``) so that the penalty can be differentiated with respect to
+    the critic's weights.
+
+    Args:
+        critic: maps examples of shape ``(..., m, d)`` to logits ``(..., m)``.
+        real, fake: examples, both of shape ``(..., m, d)``.
+        u: mixing weights of shape ``(..., m, 1)`` in [0, 1].
+
+    Returns:
+        The penalty, reduced over ``m`` (shape ``(...)``).
+    """
+    if real.shape != fake.shape:
+        raise ValueError(
+            f"real and fake must have the same shape; got {tuple(real.shape)} and "
+            f"{tuple(fake.shape)}"
+        )
+    x_hat = (real.detach() + u * (fake.detach() - real.detach())).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    return (torch.linalg.vector_norm(grad, dim=-1) - 1).square().mean(-1)
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    r"""One entry of :data:`LOSSES`: a GAN objective as two losses of logits.
+
+    Attributes:
+        name: the registry key.
+        d: ``d(real_logits, fake_logits)``, the discriminator's (critic's) loss, minimised.
+        g: ``g(fake_logits)``, the generator's loss, minimised.
+        penalty: weight :math:`\lambda` of :func:`gradient_penalty` added to ``d`` (0: none).
+        d_equilibrium, g_equilibrium: the losses' values at the equilibrium
+            :math:`p_g = p_\text{data}` with the optimal discriminator, where they are fixed
+            numbers (None where any value is possible, e.g. :math:`-\mathbb E[a]`).
+        formula: the two losses in LaTeX, for tables.
+        reference: where the objective comes from.
+    """
+
+    name: str
+    d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g: Callable[[torch.Tensor], torch.Tensor]
+    penalty: float = 0.0
+    d_equilibrium: float | None = None
+    g_equilibrium: float | None = None
+    formula: str = ""
+    reference: str = ""
+
+
+def _no_check(f):
+    if f.__code__.co_argcount == 2:
+        return lambda r, a: f(r, a, check=False)
+    return lambda a: f(a, check=False)
+
+
+_LN2 = float(np.log(2.0))
+
+#: The GAN objectives the training loop knows, by name. Each gives its discriminator and
+#: generator losses in logit space (the functions above; reduced over the last axis, so they
+#: serve one model or many side by side).
+LOSSES: dict[str, GANLoss] = {
+    loss.name: loss
+    for loss in (
+        GANLoss(
+            "saturating",
+            _no_check(minimax_discriminator_loss),
+            _no_check(saturating_generator_loss),
+            d_equilibrium=2 * _LN2,
+            g_equilibrium=-_LN2,
+            formula=r"$L_D = -\hat V$, $L_G = \overline{\log(1 - D(G(z)))}$",
+            reference="Goodfellow et al. (2014), the minimax game",
+        ),
+        GANLoss(
+            "non-saturating",
+            _no_check(minimax_discriminator_loss),
+            _no_check(non_saturating_generator_loss),
+            d_equilibrium=2 * _LN2,
+            g_equilibrium=_LN2,
+            formula=r"$L_D = -\hat V$, $L_G = -\overline{\log D(G(z))}$",
+            reference="Goodfellow et al. (2014), the heuristic of section 3",
+        ),
+        GANLoss(
+            "least-squares",
+            _no_check(least_squares_discriminator_loss),
+            _no_check(least_squares_generator_loss),
+            d_equilibrium=0.25,
+            g_equilibrium=0.125,
+            formula=r"$L_D = \frac12\overline{(a_r - 1)^2} + \frac12\overline{a_f^2}$, "
+            r"$L_G = \frac12\overline{(a_f - 1)^2}$",
+            reference="Mao et al. (2017), LSGAN",
+        ),
+        GANLoss(
+            "hinge",
+            _no_check(hinge_discriminator_loss),
+            _no_check(hinge_generator_loss),
+            d_equilibrium=2.0,
+            formula=r"$L_D = \overline{[1 - a_r]_+} + \overline{[1 + a_f]_+}$, "
+            r"$L_G = -\overline{a_f}$",
+            reference="Lim & Ye (2017); Miyato et al. (2018)",
+        ),
+        GANLoss(
+            "wasserstein-gp",
+            _no_check(wasserstein_critic_loss),
+            _no_check(wasserstein_generator_loss),
+            penalty=10.0,
+            formula=r"$L_C = \overline{a_f} - \overline{a_r} + 10\,P$, $L_G = -\overline{a_f}$",
+            reference="Arjovsky et al. (2017); Gulrajani et al. (2017), WGAN-GP",
+        ),
+    )
+}
+
+
+def get_loss(name: str) -> GANLoss:
+    """The :class:`GANLoss` registered as ``name`` in :data:`LOSSES` (ValueError otherwise)."""
+    if not isinstance(name, str) or name not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}")
+    return LOSSES[name]

@@ -26,12 +26,11 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 from scipy import stats
 
-from . import widgets
+from . import losses, widgets
 from .plots import COLORS
 from .utils import check_positive_int
 
 __all__ = [
-    "EQUILIBRIUM",
     "Frame",
     "TrainingFigure",
     "comparison_player",
@@ -39,13 +38,6 @@ __all__ = [
     "record",
     "training_player",
 ]
-
-#: Loss values at the equilibrium D = 1/2 everywhere, for the losses that have one.
-EQUILIBRIUM = {
-    "d_loss": 2 * math.log(2),
-    "non-saturating": math.log(2),
-    "saturating": -math.log(2),
-}
 
 
 def _is_2d(data) -> bool:
@@ -154,12 +146,14 @@ class TrainingFigure:
         (self.ln_dl,) = ax.plot([], [], color=COLORS["disc"], label="D loss")
         g_color = COLORS["sat"] if self.loss == "saturating" else COLORS["ns"]
         (self.ln_gl,) = ax.plot([], [], color=g_color, label=f"G loss ({self.loss})")
-        ax.axhline(EQUILIBRIUM["d_loss"], color=COLORS["disc"], ls=":", lw=1, label=r"$2\ln 2$")
-        if self.loss in EQUILIBRIUM:
-            eq = EQUILIBRIUM[self.loss]
-            label = r"$\ln 2$" if eq > 0 else r"$-\ln 2$"
-            ax.axhline(eq, color=g_color, ls=":", lw=1, label=label)
-        ax.set_title("losses (dotted: values at equilibrium, D = 1/2)")
+        spec = losses.get_loss(self.loss)
+        for eq, color, who in (
+            (spec.d_equilibrium, COLORS["disc"], "D"),
+            (spec.g_equilibrium, g_color, "G"),
+        ):
+            if eq is not None:
+                ax.axhline(eq, color=color, ls=":", lw=1, label=f"{who} at equilibrium ({eq:.3g})")
+        ax.set_title("losses (dotted: values at the equilibrium)")
         ax.legend(loc="center right", fontsize=7, ncol=2, framealpha=0.8, frameon=True)
         (self.ln_gn,) = self.ax_g.plot([], [], color=COLORS["ref"])
         self.ax_g.set_yscale("log")

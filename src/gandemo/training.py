@@ -270,37 +270,13 @@ class TrainingDiverged(ValueError):
     """A loss became NaN or infinite; the message names the step and the loss."""
 
 
-@dataclass(frozen=True)
-class GANLoss:
-    """A pair of losses in logit space: ``d(real_logits, fake_logits)`` and ``g(fake_logits)``."""
-
-    d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g: Callable[[torch.Tensor], torch.Tensor]
-
-
-def _minimax_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return losses.discriminator_loss(real_logits, fake_logits, check=False)
-
-
-#: The losses :class:`Trainer` knows, by name.
-LOSSES: dict[str, GANLoss] = {
-    "saturating": GANLoss(
-        _minimax_d, lambda a: losses.generator_loss(a, "saturating", check=False)
-    ),
-    "non-saturating": GANLoss(
-        _minimax_d, lambda a: losses.generator_loss(a, "non-saturating", check=False)
-    ),
-}
+#: The losses :class:`Trainer` knows, by name: the registry :data:`gandemo.losses.LOSSES`.
+LOSSES = losses.LOSSES
+GANLoss = losses.GANLoss
+get_loss = losses.get_loss
 
 #: The per-record keys of :class:`TrainHistory`, in order.
 TRAIN_HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "wall_time")
-
-
-def get_loss(name: str) -> GANLoss:
-    """The :class:`GANLoss` registered as ``name`` in :data:`LOSSES`."""
-    if not isinstance(name, str) or name not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}")
-    return LOSSES[name]
 
 
 @dataclass
@@ -725,6 +701,9 @@ class Trainer:
             fake = self._g(self._z_batch())
         logits = self._d(torch.cat([real, fake]))
         d_loss = self.loss.d(logits[:m], logits[m:])
+        if self.loss.penalty:
+            u = torch.rand(m, 1, generator=self._rng, device=self.device)
+            d_loss = d_loss + self.loss.penalty * losses.gradient_penalty(self._d, real, fake, u)
         _clear_grads(self._d_params)
         d_loss.backward()
         _opt_step(self.opt_d)
@@ -750,6 +729,9 @@ class Trainer:
         fake = self._g(self._z_batch())
         logits = self._d(torch.cat([real, fake]))
         d_loss = self.loss.d(logits[:m], logits[m:])
+        if self.loss.penalty:
+            u = torch.rand(m, 1, generator=self._rng, device=self.device)
+            d_loss = d_loss + self.loss.penalty * losses.gradient_penalty(self._d, real, fake, u)
         g_loss = self.loss.g(logits[m:])
         _clear_grads(self._d_params)
         _clear_grads(self._g_params)

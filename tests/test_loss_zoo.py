@@ -116,7 +116,7 @@ def test_least_squares_optimal_discriminator_is_d_star():
         return val
 
     opt.step(closure)
-    assert abs(float(a) - p / (p + q)) < 1e-9
+    assert abs(a.item() - p / (p + q)) < 1e-9
 
 
 @pytest.mark.parametrize("name", sorted(CLOSED))

@@ -7,6 +7,7 @@ Chapters import it as ``import gandemo as gd`` and call ``gd.losses``, ``gd.data
 from __future__ import annotations
 
 from . import (
+    batched,
     dashboard,
     data,
     dirac,
@@ -26,6 +27,7 @@ from . import (
 from .utils import seed_everything
 
 __all__ = [
+    "batched",
     "dashboard",
     "data",
     "dirac",

@@ -47,6 +47,7 @@ __all__ = [
     "generator_grad_norm",
     "get_loss",
     "resolve_device",
+    "target_metrics",
     "train",
 ]
 
@@ -390,6 +391,27 @@ def _data_fingerprint(data) -> str:
             return f"{type(data).__name__}(centers={c}, std={float(data.std)!r})"
         return repr(data)
     return type(data).__name__
+
+
+def target_metrics(data, fake: np.ndarray) -> dict:
+    """The quality metrics of generated examples ``fake`` against the target ``data``:
+    modes, high-quality fraction and reverse KL (:func:`gandemo.metrics.mode_coverage`) on a 2-D
+    mixture, the JSD (:func:`gandemo.metrics.jsd_to_density`) on a 1-D density, else nothing.
+    Non-finite samples give NaN metrics (and 0 modes)."""
+    from . import metrics
+
+    mixture = hasattr(data, "centers") and hasattr(data, "std")
+    if fake.ndim == 2 and fake.shape[1] == 2 and mixture:
+        if not np.all(np.isfinite(fake)):
+            nan = float("nan")
+            return dict(modes=0, high_quality=nan, reverse_kl=nan)
+        mc = metrics.mode_coverage(fake, data.centers, data.std)
+        return dict(modes=mc.modes, high_quality=mc.high_quality, reverse_kl=mc.reverse_kl)
+    if fake.ndim == 1 and hasattr(data, "pdf") and hasattr(data, "support"):
+        if not np.all(np.isfinite(fake)):
+            return dict(jsd=float("nan"))
+        return dict(jsd=metrics.jsd_to_density(fake, data))
+    return {}
 
 
 class LeanAdam(torch.optim.Adam):
@@ -827,19 +849,7 @@ class Trainer:
             )
 
     def _metrics_of(self, fake: np.ndarray) -> dict:
-        from . import metrics
-
-        if self.dim == 2 and hasattr(self.data, "centers") and hasattr(self.data, "std"):
-            if not np.all(np.isfinite(fake)):
-                nan = float("nan")
-                return dict(modes=0, high_quality=nan, reverse_kl=nan)
-            mc = metrics.mode_coverage(fake, self.data.centers, self.data.std)
-            return dict(modes=mc.modes, high_quality=mc.high_quality, reverse_kl=mc.reverse_kl)
-        if self.dim == 1 and hasattr(self.data, "pdf") and hasattr(self.data, "support"):
-            if not np.all(np.isfinite(fake)):
-                return dict(jsd=float("nan"))
-            return dict(jsd=metrics.jsd_to_density(fake, self.data))
-        return {}
+        return target_metrics(self.data, fake)
 
     def _record_metrics(self) -> None:
         with torch.no_grad():

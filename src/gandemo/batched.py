@@ -62,14 +62,16 @@ def _stack_mlp(modules: list[torch.nn.Module], device) -> list[torch.Tensor]:
     return [p.requires_grad_(True) for p in params]
 
 
-def _mlp_forward(params: Sequence[torch.Tensor], x: torch.Tensor, slope: float) -> torch.Tensor:
+def _mlp_forward(
+    params: Sequence[torch.Tensor], x: torch.Tensor, slope: float, tanh: bool = False
+) -> torch.Tensor:
     """Batched MLP: ``x`` of shape ``(E, n, in)`` to ``(E, n, out)``."""
     last = len(params) - 2
     for i in range(0, len(params), 2):
         x = torch.baddbmm(params[i + 1], x, params[i])
         if i < last:
             x = F.leaky_relu(x, slope)
-    return x
+    return torch.tanh(x) if tanh else x
 
 
 @dataclass
@@ -119,6 +121,7 @@ class BatchedTrainer:
         latent_dim, width, depth, batch_size, d_steps, lr_g, lr_d, betas, device, record_every,
             metric_every, metric_samples: as for :class:`gandemo.training.Trainer` (alternating
             updates), shared by every model.
+        g_output: the generator's last activation, ``"linear"`` or ``"tanh"`` (images).
 
     Example:
         >>> import gandemo as gd
@@ -149,6 +152,7 @@ class BatchedTrainer:
         record_every: int = 10,
         metric_every: int = 200,
         metric_samples: int = 2500,
+        g_output: str = "linear",
     ) -> None:
         try:
             seeds = [check_nonnegative_int(s, "seeds") for s in seeds]
@@ -192,8 +196,12 @@ class BatchedTrainer:
             record_every=check_positive_int(record_every, "record_every"),
             metric_every=check_positive_int(metric_every, "metric_every"),
             metric_samples=check_positive_int(metric_samples, "metric_samples"),
+            g_output=g_output,
         )
-        gens = [Generator(latent_dim, self.dim, width, depth, seed=s) for s in seeds]
+        gens = [
+            Generator(latent_dim, self.dim, width, depth, seed=s, output=g_output) for s in seeds
+        ]
+        self._tanh = g_output == "tanh"
         discs = [Discriminator(self.dim, width, depth, seed=s + 1) for s in seeds]
         self.g_params = _stack_mlp(gens, self.device)
         self.d_params = _stack_mlp(discs, self.device)
@@ -226,7 +234,7 @@ class BatchedTrainer:
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Examples ``(E, n, dim)`` from latent codes ``(E, n, latent_dim)`` (with autograd)."""
-        return _mlp_forward(self.g_params, z, self._slope)
+        return _mlp_forward(self.g_params, z, self._slope, self._tanh)
 
     def critic(self, x: torch.Tensor, params: Sequence[torch.Tensor] | None = None):
         """Logits ``(E, n)`` of examples ``(E, n, dim)``."""
@@ -336,7 +344,7 @@ class BatchedTrainer:
             x = fake[e, :, 0] if self.dim == 1 else fake[e]
             values = target_metrics(self.data, x)
             if e in self.diverged:
-                values = {k: (0 if k == "modes" else math.nan) for k in values}
+                values = {k: (0 if k in ("modes", "classes") else math.nan) for k in values}
             for k, v in values.items():
                 rows.setdefault(k, []).append(float(v))
         self.history.metric_step.append(self.step)

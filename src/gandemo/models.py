@@ -21,7 +21,14 @@ from .utils import check_nonnegative_int, check_positive, check_positive_int
 __all__ = ["Discriminator", "Generator", "count_parameters", "mlp"]
 
 
-def mlp(in_dim: int, out_dim: int, width: int, depth: int, slope: float = 0.2) -> nn.Sequential:
+def mlp(
+    in_dim: int,
+    out_dim: int,
+    width: int,
+    depth: int,
+    slope: float = 0.2,
+    output: str = "linear",
+) -> nn.Sequential:
     """A multilayer perceptron with ``depth`` hidden layers of ``width`` LeakyReLU units.
 
     Args:
@@ -30,9 +37,11 @@ def mlp(in_dim: int, out_dim: int, width: int, depth: int, slope: float = 0.2) -
         width: units per hidden layer.
         depth: number of hidden layers (>= 1).
         slope: negative slope of the LeakyReLU.
+        output: ``"linear"`` (no final activation) or ``"tanh"`` (outputs in (-1, 1), for
+            images scaled to [-1, 1]).
 
     Returns:
-        The network as an :class:`torch.nn.Sequential` (linear output, no final activation).
+        The network as an :class:`torch.nn.Sequential`.
     """
     in_dim = check_positive_int(in_dim, "in_dim")
     out_dim = check_positive_int(out_dim, "out_dim")
@@ -45,6 +54,10 @@ def mlp(in_dim: int, out_dim: int, width: int, depth: int, slope: float = 0.2) -
         layers += [nn.Linear(features, width), nn.LeakyReLU(slope)]
         features = width
     layers.append(nn.Linear(features, out_dim))
+    if output == "tanh":
+        layers.append(nn.Tanh())
+    elif output != "linear":
+        raise ValueError(f"output must be 'linear' or 'tanh'; got {output!r}")
     return nn.Sequential(*layers)
 
 
@@ -73,6 +86,7 @@ class Generator(nn.Module):
         width: units per hidden layer.
         depth: number of hidden layers (>= 1).
         seed: seeds the initial weights (default: draw from the global stream).
+        output: the last activation, ``"linear"`` or ``"tanh"``.
 
     Example:
         >>> g = Generator(latent_dim=2, out_dim=1, width=16, depth=2, seed=0)
@@ -87,11 +101,15 @@ class Generator(nn.Module):
         width: int = 32,
         depth: int = 2,
         seed: int | None = None,
+        output: str = "linear",
     ) -> None:
         super().__init__()
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.out_dim = check_positive_int(out_dim, "out_dim")
-        self.net = _build_seeded(lambda: mlp(latent_dim, out_dim, width, depth), seed)
+        self.output = output
+        self.net = _build_seeded(
+            lambda: mlp(latent_dim, out_dim, width, depth, output=output), seed
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Map latent codes of shape ``(n, latent_dim)`` to examples of shape ``(n, out_dim)``."""

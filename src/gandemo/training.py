@@ -397,9 +397,12 @@ def target_metrics(data, fake: np.ndarray) -> dict:
     """The quality metrics of generated examples ``fake`` against the target ``data``:
     modes, high-quality fraction and reverse KL (:func:`gandemo.metrics.mode_coverage`) on a 2-D
     mixture, the JSD (:func:`gandemo.metrics.jsd_to_density`) on a 1-D density, else nothing.
-    Non-finite samples give NaN metrics (and 0 modes)."""
+    Non-finite samples give NaN metrics (and 0 modes). A target with its own ``metrics(fake)``
+    method (e.g. :class:`gandemo.digits.Digits`) is asked for them instead."""
     from . import metrics
 
+    if callable(getattr(data, "metrics", None)):
+        return data.metrics(fake)
     mixture = hasattr(data, "centers") and hasattr(data, "std")
     if fake.ndim == 2 and fake.shape[1] == 2 and mixture:
         if not np.all(np.isfinite(fake)):

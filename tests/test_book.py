@@ -68,3 +68,38 @@ def test_chapter_pages_show_executed_outputs(built_book):
         assert soup.find("img") is not None, f"{name}: no figure"
         assert not soup.select(".traceback"), f"{name}: a cell raised"
         assert "Traceback (most recent call last)" not in soup.get_text()
+
+
+def _table_rows(built_book, page: str, header: str) -> list[list[str]]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((built_book / f"{page}.html").read_text(), "html.parser")
+    for table in soup.find_all("table"):
+        heads = [th.get_text(strip=True) for th in table.find_all("th")]
+        if header in heads:
+            return [
+                [td.get_text(strip=True) for td in tr.find_all("td")]
+                for tr in table.find_all("tr")
+                if tr.find("td")
+            ]
+    raise AssertionError(f"{page}: no table with a {header!r} column")
+
+
+@pytest.mark.book
+def test_zoo_table_comes_from_the_build(built_book):
+    rows = _table_rows(built_book, "chapters/07_loss_zoo", "modes covered")
+    from gandemo.losses import LOSSES
+
+    assert len(rows) == 2 * len(LOSSES)
+    assert {r[0] for r in rows} == {"ring", "grid"}
+    assert {r[1] for r in rows} == set(LOSSES)
+    for r in rows:
+        assert "±" in r[2] and r[2].endswith(("/ 8", "/ 25")), r
+        assert r[5].startswith("5"), r  # five seeds per loss
+
+
+@pytest.mark.book
+def test_digits_table_comes_from_the_build(built_book):
+    rows = _table_rows(built_book, "chapters/08_digits", "classes covered")
+    assert [r[0] for r in rows] == ["saturating", "non-saturating", "held-out real digits"]
+    assert all("±" in cell for r in rows[:2] for cell in r[1:5])

@@ -437,3 +437,29 @@ def test_fast_forward_matches_the_modules():
         assert torch.equal(t._g(z), t.generator(z))
         x = t.generator(z)
         assert torch.equal(t._d(x), t.discriminator(x))
+
+
+def test_ema_generator_averages_and_survives_checkpoints(tmp_path):
+    t = small_trainer(ema=0.9, slope=0.0, seed=2)
+    plain = small_trainer()
+    assert t.sampler is t.generator_ema and plain.sampler is plain.generator
+    w0 = [p.detach().clone() for p in t.generator.parameters()]
+    t.run(1, progress=False)
+    for e, p, p0 in zip(t.generator_ema.parameters(), t.generator.parameters(), w0, strict=True):
+        # after one step: ema = 0.9 * initial + 0.1 * updated
+        torch.testing.assert_close(e, 0.9 * p0 + 0.1 * p.detach())
+        assert not e.requires_grad
+    t.run(30, progress=False)
+    t.save(tmp_path / "ema.pt")
+    u = training.Trainer.load(tmp_path / "ema.pt", data.ring())
+    for a, b in zip(u.generator_ema.parameters(), t.generator_ema.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert u.config["ema"] == 0.9 and u.config["slope"] == 0.0
+    assert isinstance(t.generator.net[1], torch.nn.LeakyReLU)
+    assert t.generator.net[1].negative_slope == 0.0
+
+
+@pytest.mark.parametrize("kwargs", [dict(ema=1.0), dict(ema=0), dict(ema="x"), dict(slope=-0.1)])
+def test_ema_and_slope_bad_values(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        small_trainer(**kwargs)

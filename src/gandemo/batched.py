@@ -444,7 +444,8 @@ def summarize(trainer: BatchedTrainer) -> list[dict]:
     Returns:
         Rows ``{"loss", "runs", "diverged", <metric>: (mean, std), ...}`` in the order the
         losses first appear; the standard deviation is the sample one (``ddof=1``; 0 for a
-        single run).
+        single run). A metric that is NaN for some runs (the reverse KL of a model without any
+        high-quality sample) is averaged over the others, and ``<metric>_runs`` says how many.
     """
     final = trainer.final_metrics()
     names = [name for name, _ in trainer.models]
@@ -454,6 +455,10 @@ def summarize(trainer: BatchedTrainer) -> list[dict]:
         row = {"loss": name, "runs": len(idx), "diverged": sum(i in trainer.diverged for i in idx)}
         for key, values in final.items():
             v = values[idx]
-            row[key] = (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+            v = v[np.isfinite(v)]
+            if len(v) < len(idx):
+                row[f"{key}_runs"] = len(v)  # e.g. reverse KL without high-quality samples
+            mean = float(np.mean(v)) if len(v) else math.nan
+            row[key] = (mean, float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
         rows.append(row)
     return rows

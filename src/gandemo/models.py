@@ -87,6 +87,7 @@ class Generator(nn.Module):
         depth: number of hidden layers (>= 1).
         seed: seeds the initial weights (default: draw from the global stream).
         output: the last activation, ``"linear"`` or ``"tanh"``.
+        slope: negative slope of the hidden LeakyReLUs (0: ReLU).
 
     Example:
         >>> g = Generator(latent_dim=2, out_dim=1, width=16, depth=2, seed=0)
@@ -102,13 +103,14 @@ class Generator(nn.Module):
         depth: int = 2,
         seed: int | None = None,
         output: str = "linear",
+        slope: float = 0.2,
     ) -> None:
         super().__init__()
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.out_dim = check_positive_int(out_dim, "out_dim")
         self.output = output
         self.net = _build_seeded(
-            lambda: mlp(latent_dim, out_dim, width, depth, output=output), seed
+            lambda: mlp(latent_dim, out_dim, width, depth, slope=slope, output=output), seed
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -141,12 +143,20 @@ class Discriminator(nn.Module):
         width: units per hidden layer.
         depth: number of hidden layers (>= 1).
         seed: seeds the initial weights (default: draw from the global stream).
+        slope: negative slope of the hidden LeakyReLUs (0: ReLU).
     """
 
-    def __init__(self, in_dim: int, width: int = 32, depth: int = 2, seed: int | None = None):
+    def __init__(
+        self,
+        in_dim: int,
+        width: int = 32,
+        depth: int = 2,
+        seed: int | None = None,
+        slope: float = 0.2,
+    ):
         super().__init__()
         self.in_dim = check_positive_int(in_dim, "in_dim")
-        self.net = _build_seeded(lambda: mlp(in_dim, 1, width, depth), seed)
+        self.net = _build_seeded(lambda: mlp(in_dim, 1, width, depth, slope=slope), seed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape ``(n,)`` for examples of shape ``(n, in_dim)`` (or ``(n,)`` if 1-D)."""

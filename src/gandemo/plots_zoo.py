@@ -50,8 +50,8 @@ __all__ = [
 LOSS_COLORS = {
     "saturating": COLORS["sat"],
     "non-saturating": COLORS["ns"],
-    "least-squares": "#2ca02c",
-    "hinge": "#9467bd",
+    "least-squares": "#17becf",
+    "hinge": "#e377c2",
     "wasserstein-gp": "#8c564b",
 }
 
@@ -163,7 +163,7 @@ def _scatter_panel(ax, data, lim: float):
     real = centers[rng.integers(len(centers), size=1000)] + data.std * rng.normal(size=(1000, 2))
     ax.scatter(real[:, 0], real[:, 1], s=3, color=COLORS["data"], alpha=0.5, lw=0)
     ax.scatter(centers[:, 0], centers[:, 1], s=40, marker="+", color="k", lw=0.8)
-    gen = ax.scatter([], [], s=2, color=COLORS["gen"], alpha=0.4, lw=0)
+    gen = ax.scatter([], [], s=3, color=COLORS["gen"], alpha=0.5, lw=0)
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
@@ -194,9 +194,14 @@ def samples_figure(data, frames, models, labels, title="", max_step=None):
     if len(models) != len(labels) or not models:
         raise ValueError("models and labels must be non-empty and of equal length")
     k = len(models)
-    fig = Figure(figsize=(2.6 * k + 3.4, 3.2))
+    cols = k + 1 if k < 3 else math.ceil((k + 1) / 2)
+    rows = math.ceil((k + 1) / cols)
+    fig = Figure(figsize=(3.2 * cols, 3.3 * rows + 0.3))
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, k + 1, gridspec_kw=dict(width_ratios=[1] * k + [1.4]))
+    axes = list(np.ravel(fig.subplots(rows, cols, squeeze=False)))
+    for ax in axes[k + 1 :]:
+        ax.set_visible(False)
+    axes = axes[: k + 1]
     lim = float(np.abs(np.asarray(data.centers)).max()) * 1.35 + 6 * data.std
     points = [_scatter_panel(ax, data, lim) for ax in axes[:k]]
     ax_m = axes[-1]
@@ -211,14 +216,13 @@ def samples_figure(data, frames, models, labels, title="", max_step=None):
     ax_m.set_ylabel(f"modes covered (of {data.num_modes})")
     ax_m.legend(loc="lower right", fontsize=7)
     sup = fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.16, top=0.8, wspace=0.25)
 
     def update(i: int) -> None:
         f = frames[i]
         for ax, pts, label, e in zip(axes, points, labels, models, strict=False):
             pts.set_offsets(f.samples[e])
             modes, hq = f.metrics["modes"][e], f.metrics["high_quality"][e]
-            ax.set_title(f"{label}\n{modes:.0f} modes, {hq:.0%} HQ", fontsize=8)
+            ax.set_title(f"{label}: {modes:.0f} modes, {hq:.0%} HQ", fontsize=9)
         steps = [fr.step for fr in frames[: i + 1]]
         for ln, e in curves:
             ln.set_data(steps, [fr.metrics["modes"][e] for fr in frames[: i + 1]])
@@ -319,7 +323,6 @@ def digits_figure(frames: Sequence[BatchFrame], models: Sequence[int], labels: S
         ax.set_yticks([])
         ims.append(im)
     sup = fig.suptitle("", fontsize=10)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.78, wspace=0.08)
 
     def update(i: int) -> None:
         f = frames[i]

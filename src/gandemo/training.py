@@ -20,6 +20,7 @@ The loop knows nothing about plotting; it returns a :class:`History`.
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 import time
@@ -601,6 +602,10 @@ class Trainer:
         record_every: steps per history record.
         metric_every: steps between two metric records (modes/high-quality/reverse KL or JSD).
         metric_samples: generated samples per metric record (fixed latent codes).
+        slope: negative slope of both networks' hidden LeakyReLUs (0: ReLU).
+        ema: decay of an exponential moving average of the generator's weights (e.g. 0.99),
+            updated after every generator step and used for samples, snapshots and metrics
+            (:attr:`sampler`); None (default) samples from the trained generator itself.
     """
 
     CHUNK = 64  # batches drawn per call to a sampler
@@ -624,6 +629,8 @@ class Trainer:
         record_every: int = 10,
         metric_every: int = 200,
         metric_samples: int = 2500,
+        slope: float = 0.2,
+        ema: float | None = None,
     ) -> None:
         self.loss = get_loss(loss)
         latent_dim = check_positive_int(latent_dim, "latent_dim")
@@ -646,6 +653,19 @@ class Trainer:
         record_every = check_positive_int(record_every, "record_every")
         metric_every = check_positive_int(metric_every, "metric_every")
         metric_samples = check_positive_int(metric_samples, "metric_samples")
+        try:
+            slope = float(slope)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"slope must be a number in [0, 1); got {slope!r}") from exc
+        if not 0 <= slope < 1:
+            raise ValueError(f"slope must be a number in [0, 1); got {slope!r}")
+        if ema is not None:
+            try:
+                ema = float(ema)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"ema must be None or a decay in (0, 1); got {ema!r}") from exc
+            if not 0 < ema < 1:
+                raise ValueError(f"ema must be None or a decay in (0, 1); got {ema!r}")
         self.device = resolve_device(device)
         self.data = data
         self.dim = _data_dim(data)
@@ -665,9 +685,21 @@ class Trainer:
             record_every=record_every,
             metric_every=metric_every,
             metric_samples=metric_samples,
+            slope=slope,
+            ema=ema,
         )
-        self.generator = Generator(latent_dim, self.dim, width, depth, seed=seed).to(self.device)
-        self.discriminator = Discriminator(self.dim, width, depth, seed=seed + 1).to(self.device)
+        self.generator = Generator(latent_dim, self.dim, width, depth, seed=seed, slope=slope).to(
+            self.device
+        )
+        self.discriminator = Discriminator(self.dim, width, depth, seed=seed + 1, slope=slope).to(
+            self.device
+        )
+        #: the exponential moving average of the generator's weights (``ema`` given), else None
+        self.generator_ema: Generator | None = None
+        self._ema_params: list[torch.Tensor] = []
+        if ema is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self._ema_params = list(self.generator_ema.parameters())
         self.opt_g = _adam(self.generator.parameters(), lr_g, betas, self.device)
         self.opt_d = _adam(self.discriminator.parameters(), lr_d, betas, self.device)
         self.step = 0
@@ -743,6 +775,7 @@ class Trainer:
         g_loss.backward(inputs=self._g_params)  # no gradient for D's weights
         self._w_gn.append(self._grad_norm())
         _opt_step(self.opt_g)
+        self._update_ema()
         self._w_g.append(g_loss.detach())
         if fake_stats:
             self._w_gf.append(torch.sigmoid(fake_logits.detach()).mean())
@@ -765,11 +798,30 @@ class Trainer:
         self._w_gn.append(self._grad_norm())
         _opt_step(self.opt_d)
         _opt_step(self.opt_g)
+        self._update_ema()
         self._w_d.append(d_loss.detach())
         self._w_dp.append(torch.sigmoid(logits.detach()).view(2, m).mean(1))
         self._w_g.append(g_loss.detach())
         self._w_dstep.append(step)
         self._w_gstep.append(step)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """Move the averaged weights a step ``1 - ema`` towards the generator's."""
+        if self._ema_params:
+            weight = 1.0 - self.config["ema"]
+            lerp = getattr(torch, "_foreach_lerp_", None)
+            if lerp is not None:
+                lerp(self._ema_params, self._g_params, weight)
+            else:
+                for e, p in zip(self._ema_params, self._g_params, strict=True):
+                    e.lerp_(p, weight)
+
+    @property
+    def sampler(self) -> Generator:
+        """The generator that samples, metrics and snapshots use: the averaged one when
+        ``ema`` is set, else the trained one."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def _grad_norm(self) -> torch.Tensor:
         """The generator's gradient norm, like :func:`generator_grad_norm` in fewer ops."""
@@ -856,7 +908,7 @@ class Trainer:
 
     def _record_metrics(self) -> None:
         with torch.no_grad():
-            fake = self.generator(self._z_eval).cpu().numpy()
+            fake = self.sampler(self._z_eval).cpu().numpy()
         values = self._metrics_of(fake[:, 0] if self.dim == 1 else fake)
         self.history.metric_step.append(int(self.step))
         for k, v in values.items():
@@ -1021,7 +1073,7 @@ class Trainer:
         """``n`` generated examples on the CPU, without gradient (``(n, d)``)."""
         n = check_positive_int(n, "n")
         with torch.no_grad():
-            return self.generator.sample(n, self._view_rng).cpu()
+            return self.sampler.sample(n, self._view_rng).cpu()
 
     def discriminator_on(self, x) -> np.ndarray:
         """:math:`D(x)` (probabilities) at numpy points: ``(n,)`` for 1-D, ``(n, d)`` otherwise.
@@ -1055,6 +1107,7 @@ class Trainer:
             step=self.step,
             wall=self._wall,
             generator=self.generator.state_dict(),
+            generator_ema=None if self.generator_ema is None else self.generator_ema.state_dict(),
             discriminator=self.discriminator.state_dict(),
             opt_g=self.opt_g.state_dict(),
             opt_d=self.opt_d.state_dict(),
@@ -1106,6 +1159,8 @@ class Trainer:
             raise ValueError(msg) from exc
         try:
             trainer.generator.load_state_dict(state["generator"])
+            if trainer.generator_ema is not None:
+                trainer.generator_ema.load_state_dict(state["generator_ema"])
             trainer.discriminator.load_state_dict(state["discriminator"])
             trainer.opt_g.load_state_dict(state["opt_g"])
             trainer.opt_d.load_state_dict(state["opt_d"])

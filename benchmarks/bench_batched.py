@@ -15,7 +15,8 @@ and prints, for each E, the time per step of the batched run as a multiple of th
 model-step against sequential runs ("speed-up vs sequential"). Batching stops paying where the
 per-model time stops falling: past that E the batched run costs E x as much as it does per
 model, like sequential runs would, only without their overhead. Medians of ``--repeats``
-repeats; quality metrics are off inside the timed loops.
+repeats, the reference measured just before the batched runs in each repeat (the ratios are
+medians of the per-repeat ratios); quality metrics are off inside the timed loops.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def seconds_per_step(run, steps: int, device) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--depth", type=int, default=2)
@@ -74,8 +75,18 @@ def main(argv=None) -> int:
         bt = BatchedTrainer(ring, "non-saturating", list(range(e)), **common)
         return seconds_per_step(lambda n: bt.run(n, progress=False), args.steps, device)
 
-    ref = statistics.median(reference() for _ in range(args.repeats))
-    rows = [(e, statistics.median(batched(e) for _ in range(args.repeats))) for e in args.models]
+    # interleaved: every repeat measures the reference and each E back to back, so that a slow
+    # spell of the machine affects both sides of a ratio alike; medians over the repeats
+    refs, times = [], {e: [] for e in args.models}
+    for _ in range(args.repeats):
+        refs.append(reference())
+        for e in args.models:
+            times[e].append(batched(e))
+    ref = statistics.median(refs)
+    rows = [(e, statistics.median(times[e])) for e in args.models]
+    ratios = {
+        e: statistics.median(t / r for t, r in zip(times[e], refs, strict=True)) for e in times
+    }
     print(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; ring, "
         f"non-saturating, width {args.width}, depth {args.depth}, batch {args.batch_size}; "
@@ -86,8 +97,8 @@ def main(argv=None) -> int:
     print("{:>6} {:>9} {:>16} {:>14} {:>23}".format(*head))
     for e, sec in rows:
         print(
-            f"{e:>6} {1e3 * sec:>9.2f} {sec / ref:>15.2f}x {1e3 * sec / e:>14.3f} "
-            f"{e * ref / sec:>22.2f}x"
+            f"{e:>6} {1e3 * sec:>9.2f} {ratios[e]:>15.2f}x {1e3 * sec / e:>14.3f} "
+            f"{e / ratios[e]:>22.2f}x"
         )
     per_model = [sec / e for e, sec in rows]
     best = min(range(len(rows)), key=per_model.__getitem__)

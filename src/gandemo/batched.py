@@ -21,7 +21,7 @@ Each model may have its own loss from :data:`gandemo.losses.LOSSES`; all share t
 architecture, batch size, optimiser and schedule, which is what makes a comparison fair.
 
 A model whose loss turns NaN or infinite is stopped (its weights are zeroed and take no further
-updates), its divergence step is kept in :attr:`BatchedTrainer.diverged`, and the others go on.
+updates), its divergence step is kept in ``BatchedTrainer.diverged``, and the others go on.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 r"""Handwritten digits (chapter 8): the data, a classifier trained on the fly, and the metrics.
 
 The data are the 1797 handwritten digits that scikit-learn ships inside its package
-(:func:`sklearn.datasets.load_digits`, 8 x 8 pixels with values 0..16; no download). They are
+(``sklearn.datasets.load_digits``, 8 x 8 pixels with values 0..16; no download). They are
 scaled to :math:`[-1, 1]` (``x / 8 - 1``) to match a generator whose last activation is
 :math:`\tanh`.
 
@@ -101,7 +101,7 @@ def classifier(seed: int = 0):
     """A multinomial logistic regression trained on 75 % of the digits (seeded split).
 
     Returns:
-        The fitted :class:`sklearn.linear_model.LogisticRegression`; its attribute
+        The fitted scikit-learn ``LogisticRegression``; its attribute
         ``test_accuracy`` holds the accuracy on the other 25 %.
     """
     from sklearn.linear_model import LogisticRegression

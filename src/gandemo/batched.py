@@ -118,10 +118,12 @@ class BatchedTrainer:
         data: the target (:mod:`gandemo.data`), as for :class:`gandemo.training.Trainer`.
         loss: one loss name, or one per model (names in :data:`gandemo.losses.LOSSES`).
         seeds: one seed per model (with a single loss name), or one per entry of ``loss``.
-        latent_dim, width, depth, batch_size, d_steps, lr_g, lr_d, betas, device, record_every,
-            metric_every, metric_samples: as for :class:`gandemo.training.Trainer` (alternating
-            updates), shared by every model.
         g_output: the generator's last activation, ``"linear"`` or ``"tanh"`` (images).
+
+    The other keyword arguments (``latent_dim``, ``width``, ``depth``, ``batch_size``,
+    ``d_steps``, ``lr_g``, ``lr_d``, ``betas``, ``device``, ``record_every``, ``metric_every``,
+    ``metric_samples``) mean what they mean for :class:`gandemo.training.Trainer` (alternating
+    updates) and are shared by every model.
 
     Example:
         >>> import gandemo as gd

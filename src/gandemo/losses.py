@@ -420,7 +420,8 @@ class GANLoss:
         name: the registry key.
         d: ``d(real_logits, fake_logits)``, the discriminator's (critic's) loss, minimised.
         g: ``g(fake_logits)``, the generator's loss, minimised.
-        penalty: weight :math:`\lambda` of :func:`gradient_penalty` added to ``d`` (0: none).
+        penalty: weight :math:`\lambda` of :func:`gandemo.losses.gradient_penalty` added to
+            ``d`` (0: none).
         d_equilibrium, g_equilibrium: the losses' values at the equilibrium
             :math:`p_g = p_\text{data}` with the optimal discriminator, where they are fixed
             numbers (None where any value is possible, e.g. :math:`-\mathbb E[a]`).

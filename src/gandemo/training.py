@@ -819,8 +819,8 @@ class Trainer:
 
     @property
     def sampler(self) -> Generator:
-        """The generator that samples, metrics and snapshots use: the averaged one when
-        ``ema`` is set, else the trained one."""
+        """The generator that samples, metrics and snapshots use (the averaged one when
+        ``ema`` is set, else the trained one)."""
         return self.generator if self.generator_ema is None else self.generator_ema
 
     def _grad_norm(self) -> torch.Tensor:

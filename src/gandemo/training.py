@@ -775,7 +775,8 @@ class Trainer:
         g_loss.backward(inputs=self._g_params)  # no gradient for D's weights
         self._w_gn.append(self._grad_norm())
         _opt_step(self.opt_g)
-        self._update_ema()
+        if self._ema_params:
+            self._update_ema()
         self._w_g.append(g_loss.detach())
         if fake_stats:
             self._w_gf.append(torch.sigmoid(fake_logits.detach()).mean())
@@ -798,7 +799,8 @@ class Trainer:
         self._w_gn.append(self._grad_norm())
         _opt_step(self.opt_d)
         _opt_step(self.opt_g)
-        self._update_ema()
+        if self._ema_params:
+            self._update_ema()
         self._w_d.append(d_loss.detach())
         self._w_dp.append(torch.sigmoid(logits.detach()).view(2, m).mean(1))
         self._w_g.append(g_loss.detach())
@@ -808,14 +810,13 @@ class Trainer:
     @torch.no_grad()
     def _update_ema(self) -> None:
         """Move the averaged weights a step ``1 - ema`` towards the generator's."""
-        if self._ema_params:
-            weight = 1.0 - self.config["ema"]
-            lerp = getattr(torch, "_foreach_lerp_", None)
-            if lerp is not None:
-                lerp(self._ema_params, self._g_params, weight)
-            else:
-                for e, p in zip(self._ema_params, self._g_params, strict=True):
-                    e.lerp_(p, weight)
+        weight = 1.0 - self.config["ema"]
+        lerp = getattr(torch, "_foreach_lerp_", None)
+        if lerp is not None:
+            lerp(self._ema_params, self._g_params, weight)
+        else:
+            for e, p in zip(self._ema_params, self._g_params, strict=True):
+                e.lerp_(p, weight)
 
     @property
     def sampler(self) -> Generator:

@@ -114,6 +114,8 @@ def test_interrupt_keeps_history_and_resumes():
         (dict(loss="hinge", seeds=[-1]), "seeds"),
         (dict(loss="hinge", seeds=[0], width=0), "width"),
         (dict(loss="hinge", seeds=[0], betas=(0.5, 1.0)), "betas"),
+        (dict(loss="hinge", seeds=[0], betas=None), "betas"),
+        (dict(loss="hinge", seeds=[0], metric_every=0), "metric_every"),
     ],
 )
 def test_bad_arguments(kwargs, match):

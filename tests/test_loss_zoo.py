@@ -137,14 +137,14 @@ def test_gradient_penalty_of_linear_and_quadratic_critics():
     fake = torch.randn(32, 2, dtype=torch.float64)
     u = torch.rand(32, 1, dtype=torch.float64)
     pen = losses.gradient_penalty(lambda x: x @ w, real, fake, u)
-    assert abs(float(pen) - (5 - 1) ** 2) < 1e-12  # |grad| = |w| = 5 everywhere
+    assert abs(pen.item() - (5 - 1) ** 2) < 1e-12  # |grad| = |w| = 5 everywhere
     (dw,) = torch.autograd.grad(pen, w)  # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|
     torch.testing.assert_close(dw, 2 * 4 * w.detach() / 5)
     # a(x) = |x|^2 / 2 has gradient x_hat: the penalty is the mean of (|x_hat| - 1)^2
     pen = losses.gradient_penalty(lambda x: 0.5 * x.square().sum(-1), real, fake, u)
     x_hat = real + u * (fake - real)
     want = (x_hat.norm(dim=-1) - 1).square().mean()
-    assert abs(float(pen) - float(want)) < 1e-12
+    assert abs(pen.item() - float(want)) < 1e-12
     # batched: (k, m, d) examples give k penalties
     pen = losses.gradient_penalty(
         lambda x: x @ w, real.expand(3, 32, 2), fake.expand(3, 32, 2), u.expand(3, 32, 1)

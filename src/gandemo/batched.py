@@ -43,6 +43,7 @@ from .training import (
     _deferred_sigint,
     _opt_step,
     resolve_device,
+    shared_config,
     target_metrics,
 )
 from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
@@ -171,35 +172,33 @@ class BatchedTrainer:
         self.specs = [losses.get_loss(n) for n in names]
         self.models = list(zip(names, seeds, strict=True))
         self.n_models = e = len(seeds)
-        latent_dim = check_positive_int(latent_dim, "latent_dim")
-        width = check_positive_int(width, "width")
-        depth = check_positive_int(depth, "depth")
-        batch_size = check_positive_int(batch_size, "batch_size")
+        common = shared_config(
+            latent_dim=latent_dim,
+            width=width,
+            depth=depth,
+            batch_size=batch_size,
+            lr_g=lr_g,
+            lr_d=lr_d,
+            betas=betas,
+            record_every=record_every,
+            metric_every=metric_every,
+            metric_samples=metric_samples,
+        )
         d_steps = check_positive_int(d_steps, "d_steps")
-        lr_g, lr_d = check_positive(lr_g, "lr_g"), check_positive(lr_d, "lr_d")
-        betas = tuple(float(b) for b in betas)
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}")
         self.device = resolve_device(device)
         self.data = data
         self.dim = _data_dim(data)
         self.config = dict(
             losses=names,
             seeds=seeds,
-            latent_dim=latent_dim,
-            width=width,
-            depth=depth,
-            batch_size=batch_size,
+            **common,
             d_steps=d_steps,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            betas=betas,
             device=str(device),
-            record_every=check_positive_int(record_every, "record_every"),
-            metric_every=check_positive_int(metric_every, "metric_every"),
-            metric_samples=check_positive_int(metric_samples, "metric_samples"),
             g_output=g_output,
         )
+        latent_dim, width, depth = common["latent_dim"], common["width"], common["depth"]
+        lr_g, lr_d, betas = common["lr_g"], common["lr_d"], common["betas"]
+        metric_samples = common["metric_samples"]
         gens = [
             Generator(latent_dim, self.dim, width, depth, seed=s, output=g_output) for s in seeds
         ]

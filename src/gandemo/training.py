@@ -48,6 +48,7 @@ __all__ = [
     "generator_grad_norm",
     "get_loss",
     "resolve_device",
+    "shared_config",
     "target_metrics",
     "train",
 ]
@@ -418,6 +419,41 @@ def target_metrics(data, fake: np.ndarray) -> dict:
     return {}
 
 
+def shared_config(
+    *,
+    latent_dim,
+    width,
+    depth,
+    batch_size,
+    lr_g,
+    lr_d,
+    betas,
+    record_every,
+    metric_every,
+    metric_samples,
+) -> dict:
+    """The settings :class:`Trainer` and :class:`gandemo.batched.BatchedTrainer` share, checked
+    (ValueError naming the argument) and normalised (``betas`` as a tuple of two floats)."""
+    try:
+        betas = tuple(float(b) for b in betas)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}") from exc
+    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}")
+    return dict(
+        latent_dim=check_positive_int(latent_dim, "latent_dim"),
+        width=check_positive_int(width, "width"),
+        depth=check_positive_int(depth, "depth"),
+        batch_size=check_positive_int(batch_size, "batch_size"),
+        lr_g=check_positive(lr_g, "lr_g"),
+        lr_d=check_positive(lr_d, "lr_d"),
+        betas=betas,
+        record_every=check_positive_int(record_every, "record_every"),
+        metric_every=check_positive_int(metric_every, "metric_every"),
+        metric_samples=check_positive_int(metric_samples, "metric_samples"),
+    )
+
+
 class LeanAdam(torch.optim.Adam):
     """:class:`torch.optim.Adam` with the fused kernel and a lean ``step()`` for small networks.
 
@@ -633,26 +669,24 @@ class Trainer:
         ema: float | None = None,
     ) -> None:
         self.loss = get_loss(loss)
-        latent_dim = check_positive_int(latent_dim, "latent_dim")
-        width = check_positive_int(width, "width")
-        depth = check_positive_int(depth, "depth")
-        batch_size = check_positive_int(batch_size, "batch_size")
+        common = shared_config(
+            latent_dim=latent_dim,
+            width=width,
+            depth=depth,
+            batch_size=batch_size,
+            lr_g=lr_g,
+            lr_d=lr_d,
+            betas=betas,
+            record_every=record_every,
+            metric_every=metric_every,
+            metric_samples=metric_samples,
+        )
         d_steps = check_nonnegative_int(d_steps, "d_steps")
-        lr_g, lr_d = check_positive(lr_g, "lr_g"), check_positive(lr_d, "lr_d")
-        try:
-            betas = tuple(float(b) for b in betas)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}") from exc
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}")
         if update not in ("alternating", "simultaneous"):
             raise ValueError(f"update must be 'alternating' or 'simultaneous'; got {update!r}")
         if update == "simultaneous" and d_steps != 1:
             raise ValueError(f"d_steps must be 1 with update='simultaneous'; got {d_steps}")
         seed = check_nonnegative_int(seed, "seed")
-        record_every = check_positive_int(record_every, "record_every")
-        metric_every = check_positive_int(metric_every, "metric_every")
-        metric_samples = check_positive_int(metric_samples, "metric_samples")
         try:
             slope = float(slope)
         except (TypeError, ValueError) as exc:
@@ -671,23 +705,17 @@ class Trainer:
         self.dim = _data_dim(data)
         self.config = dict(
             loss=loss,
-            latent_dim=latent_dim,
-            width=width,
-            depth=depth,
-            batch_size=batch_size,
+            **common,
             d_steps=d_steps,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            betas=betas,
             update=update,
             device=str(device),
             seed=seed,
-            record_every=record_every,
-            metric_every=metric_every,
-            metric_samples=metric_samples,
             slope=slope,
             ema=ema,
         )
+        latent_dim, width, depth = common["latent_dim"], common["width"], common["depth"]
+        betas, metric_samples = common["betas"], common["metric_samples"]
+        lr_g, lr_d = common["lr_g"], common["lr_d"]
         self.generator = Generator(latent_dim, self.dim, width, depth, seed=seed, slope=slope).to(
             self.device
         )

@@ -20,6 +20,7 @@ import time
 import torch
 
 from . import data as gdata
+from . import widgets
 from .plots_train import TrainingFigure, metric_text
 from .training import LOSSES, Trainer, TrainingDiverged
 from .utils import check_positive, check_positive_int
@@ -296,20 +297,14 @@ class TrainingDashboard:
         self._set_status("reset")
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {}
-        try:
-            bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
-        except ImportError:
-            pass
         img = base64.b64encode(self.figure.png()).decode("ascii")
-        bundle["text/html"] = (
+        html = (
             "<p><em>The live dashboard needs a running kernel: open this chapter in JupyterLab "
             "(<code>make lab</code>) to train with it. Its starting picture:</em></p>"
             f'<img src="data:image/png;base64,{img}" alt="training dashboard" '
             'style="max-width:100%">'
         )
-        bundle["text/plain"] = "<TrainingDashboard>"
-        return bundle
+        return widgets.live_bundle(self.widget, html, "<TrainingDashboard>", include, exclude)
 
 
 def measure_overhead(

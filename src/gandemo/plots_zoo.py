@@ -14,7 +14,6 @@ The digit grids of chapter 8 are in :func:`digits_player`.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -103,14 +102,8 @@ class LiveImage:
             pass
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {}
-        try:
-            bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
-        except ImportError:
-            pass
-        bundle["text/html"] = f"<p><em>{self.note}</em></p>"
-        bundle["text/plain"] = "<LiveImage>"
-        return bundle
+        html = f"<p><em>{self.note}</em></p>"
+        return widgets.live_bundle(self.widget, html, "<LiveImage>", include, exclude)
 
 
 def _png(fig: Figure, dpi: float = 72) -> bytes:
@@ -367,12 +360,6 @@ def live_view(make_figure: Callable[[list], tuple[Figure, Callable[[int], None]]
         view.update(_png(state["fig"], dpi=72))
 
     return view, show
-
-
-def png_html(png: bytes, alt: str) -> str:
-    """An ``<img>`` tag with ``png`` inlined."""
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
 
 
 def metrics_table(

@@ -932,13 +932,10 @@ class Trainer:
                 f"the steps before it; lower the learning rates and start again"
             )
 
-    def _metrics_of(self, fake: np.ndarray) -> dict:
-        return target_metrics(self.data, fake)
-
     def _record_metrics(self) -> None:
         with torch.no_grad():
             fake = self.sampler(self._z_eval).cpu().numpy()
-        values = self._metrics_of(fake[:, 0] if self.dim == 1 else fake)
+        values = target_metrics(self.data, fake[:, 0] if self.dim == 1 else fake)
         self.history.metric_step.append(int(self.step))
         for k, v in values.items():
             self.history.metrics.setdefault(k, []).append(float(v))
@@ -1095,7 +1092,7 @@ class Trainer:
             real=real,
             fake=fake,
             history=self.history.as_dict(),
-            metrics=self._metrics_of(fake),
+            metrics=target_metrics(self.data, fake),
         )
 
     def sample(self, n: int) -> torch.Tensor:

@@ -31,6 +31,7 @@ __all__ = [
     "explore",
     "frame_player",
     "frame_pngs",
+    "live_bundle",
 ]
 
 
@@ -90,6 +91,20 @@ def frame_pngs(html: str) -> list[bytes]:
     return [base64.b64decode(data.replace("\\\n", "")) for _, data in frames]
 
 
+def live_bundle(make_widget: Callable, html: str, plain: str, include=None, exclude=None) -> dict:
+    """The two representations of a live view: the ipywidgets view that JupyterLab shows (left
+    out when ipywidgets is missing) and the ``html`` that the HTML book shows instead (the book
+    drops widget views, see ``book/_config.yml``), plus a ``plain`` text."""
+    bundle = {}
+    try:
+        bundle.update(make_widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
+    except ImportError:  # ipywidgets missing: the HTML representation still works
+        pass
+    bundle["text/html"] = html
+    bundle["text/plain"] = plain
+    return bundle
+
+
 class _LiveAndPlayer:
     """What every explorer shares: the frame player, its frames reused by the live view, and the
     two representations a notebook frontend chooses from."""
@@ -126,14 +141,7 @@ class _LiveAndPlayer:
         raise NotImplementedError
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {}
-        try:
-            bundle.update(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
-        except ImportError:  # ipywidgets missing: the frame player still works
-            pass
-        bundle["text/html"] = self.html
-        bundle["text/plain"] = f"<{type(self).__name__}>"
-        return bundle
+        return live_bundle(self.widget, self.html, f"<{type(self).__name__}>", include, exclude)
 
 
 class Explorer(_LiveAndPlayer):

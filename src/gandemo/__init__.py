@@ -7,7 +7,6 @@ Chapters import it as ``import gandemo as gd`` and call ``gd.losses``, ``gd.data
 from __future__ import annotations
 
 from . import (
-    batched,
     dashboard,
     data,
     digits,
@@ -26,10 +25,10 @@ from . import (
     utils,
     widgets,
 )
+from .training import Trainer
 from .utils import seed_everything
 
 __all__ = [
-    "batched",
     "dashboard",
     "data",
     "digits",
@@ -45,6 +44,7 @@ __all__ = [
     "saturation",
     "seed_everything",
     "theory",
+    "Trainer",
     "training",
     "utils",
     "widgets",

@@ -18,7 +18,7 @@ from torch import nn
 
 from .utils import check_nonnegative_int, check_positive, check_positive_int
 
-__all__ = ["Discriminator", "Generator", "count_parameters", "mlp"]
+__all__ = ["Discriminator", "Generator", "MLPStack", "count_parameters", "mlp"]
 
 
 def mlp(
@@ -169,3 +169,173 @@ class Discriminator(nn.Module):
     def prob(self, x: torch.Tensor) -> torch.Tensor:
         """:math:`D(x) = \\sigma(a(x))`, for plots; losses should use the logits."""
         return torch.sigmoid(self(x))
+
+
+def _mlp_layers(net: nn.Module, name: str) -> tuple[list[nn.Linear], float, bool]:
+    """The Linear layers, the hidden slope and whether a final tanh follows, of an MLP built by
+    :func:`mlp` (or any ``Sequential`` of Linear and LeakyReLU/ReLU layers, with an optional
+    final Tanh); a ValueError naming ``name`` for anything else."""
+    seq = getattr(net, "net", net)
+    if not isinstance(seq, nn.Sequential):
+        raise ValueError(f"{name} must be an MLP (gandemo.models.mlp or a Generator/Discriminator)")
+    layers = list(seq)
+    tanh = bool(layers) and isinstance(layers[-1], nn.Tanh)
+    if tanh:
+        layers = layers[:-1]
+    linears = layers[0::2]
+    acts = layers[1::2]
+    slopes = set()
+    for a in acts:
+        if isinstance(a, nn.LeakyReLU):
+            slopes.add(float(a.negative_slope))
+        elif isinstance(a, nn.ReLU):
+            slopes.add(0.0)
+        else:
+            slopes = {None}
+    ok = (
+        len(linears) == len(acts) + 1
+        and all(type(lin) is nn.Linear and lin.bias is not None for lin in linears)
+        and len(slopes) <= 1
+        and None not in slopes
+    )
+    if not ok:
+        raise ValueError(
+            f"{name} must alternate Linear and LeakyReLU/ReLU layers (one slope), ending in a "
+            f"Linear layer and optionally a Tanh; got {seq}"
+        )
+    return linears, (slopes.pop() if slopes else 0.2), tanh
+
+
+class MLPStack(nn.Module):
+    r""":math:`E` multilayer perceptrons of the same shape as one module.
+
+    All weights and biases of model :math:`e` live in row :math:`e` of one parameter,
+    :attr:`flat`, of shape ``(E, P)``; layer :math:`l` of every model is a view of it, an
+    ``(E, in, out)`` weight and an ``(E, 1, out)`` bias, and the forward pass is one
+    :func:`torch.baddbmm` per layer for all models at once. Model :math:`e` computes exactly
+    what the MLP it was built from computes, and never sees another model's inputs or weights.
+    One flat parameter per player makes the optimiser step, the gradient norms, the moving
+    average and the finiteness checks one tensor operation each.
+
+    Args:
+        nets: the MLPs, one per model (:func:`mlp`, or the ``Generator``/``Discriminator``
+            holding one), all of one shape; their weights are copied.
+
+    Example:
+        >>> g = [Generator(2, 2, width=8, depth=1, seed=s) for s in (0, 1)]
+        >>> stack = MLPStack(g)
+        >>> stack(torch.zeros(2, 5, 2)).shape  # (models, examples, features)
+        torch.Size([2, 5, 2])
+    """
+
+    def __init__(self, nets) -> None:
+        super().__init__()
+        nets = list(nets)
+        if not nets:
+            raise ValueError("nets must hold at least one MLP")
+        parsed = [_mlp_layers(n, f"nets[{i}]") for i, n in enumerate(nets)]
+        linears, self.slope, self.tanh = parsed[0]
+        self.sizes = [(lin.in_features, lin.out_features) for lin in linears]
+        for i, (lins, slope, tanh) in enumerate(parsed):
+            sizes = [(lin.in_features, lin.out_features) for lin in lins]
+            if sizes != self.sizes or slope != self.slope or tanh != self.tanh:
+                raise ValueError(f"nets[{i}] differs in shape from nets[0]")
+        rows = []
+        for lins, _, _ in parsed:
+            parts = []
+            for lin in lins:
+                parts += [lin.weight.detach().T.reshape(-1), lin.bias.detach().reshape(-1)]
+            rows.append(torch.cat(parts).float())
+        self._offsets = []
+        off = 0
+        for i, o in self.sizes:
+            self._offsets.append(off)
+            off += i * o + o
+        #: every weight of every model, one row per model
+        self.flat = nn.Parameter(torch.stack(rows).to(linears[0].weight.device))
+        self._bind()
+
+    def _bind(self) -> None:
+        """Give :attr:`flat` a gradient buffer, and build the layers' weights as leaf tensors
+        that share storage with it (and whose gradients are views of that buffer): autograd
+        then accumulates every layer's gradient straight into ``flat.grad``."""
+        if self.flat.grad is None or self.flat.grad.shape != self.flat.shape:
+            self.flat.grad = torch.zeros_like(self.flat)
+        self._grad = self.flat.grad
+        leaves = []
+        for (w, b), (gw, gb) in zip(
+            self.layers(self.flat.detach()), self.layers(self._grad), strict=True
+        ):
+            w, b = w.requires_grad_(True), b.requires_grad_(True)
+            w.grad, b.grad = gw, gb
+            leaves.append((w, b))
+        self._leaves = leaves
+
+    def weights(self) -> list[torch.Tensor]:
+        """The layers' weights and biases as the leaf tensors the forward pass uses (what to
+        pass as ``inputs`` to ``backward``; their gradients land in ``flat.grad``)."""
+        return [t for pair in self._leaves for t in pair] + [self.flat]
+
+    def _apply(self, fn, recurse=True):
+        out = super()._apply(fn, recurse)
+        self._bind()  # the storage moved (e.g. .to(device)): share the new one
+        return out
+
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Zero :attr:`flat`'s gradient buffer in place (the layers' gradients are views of it;
+        ``set_to_none`` is accepted for ``nn.Module`` compatibility and ignored)."""
+        if self.flat.grad is not self._grad:
+            self.flat.grad = self._grad
+        self._grad.zero_()
+
+    @property
+    def n_models(self) -> int:
+        return self.flat.shape[0]
+
+    @property
+    def in_dim(self) -> int:
+        return self.sizes[0][0]
+
+    @property
+    def out_dim(self) -> int:
+        return self.sizes[-1][1]
+
+    def layers(self, flat: torch.Tensor | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(weight, bias)`` views of ``flat`` (default :attr:`flat`) for every layer."""
+        flat = self.flat if flat is None else flat
+        out = []
+        for (i, o), off in zip(self.sizes, self._offsets, strict=True):
+            w = flat[:, off : off + i * o].view(-1, i, o)
+            b = flat[:, off + i * o : off + i * o + o].view(-1, 1, o)
+            out.append((w, b))
+        return out
+
+    def forward(self, x: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
+        """Map ``(E, n, in)`` inputs to ``(E, n, out)`` outputs, model :math:`e` on ``x[e]``.
+
+        ``flat`` replaces the weights (e.g. a moving average, or rows of a subset of models).
+        """
+        if x.dim() != 3 or x.shape[-1] != self.in_dim:
+            raise ValueError(f"x must have shape (models, n, {self.in_dim}); got {tuple(x.shape)}")
+        layers = self._leaves if flat is None else self.layers(flat)
+        for k, (w, b) in enumerate(layers):
+            x = torch.baddbmm(b, x, w)
+            if k < len(layers) - 1:
+                x = nn.functional.leaky_relu(x, self.slope) if self.slope else torch.relu(x)
+        return torch.tanh(x) if self.tanh else x
+
+    def net(self, e: int, flat: torch.Tensor | None = None) -> nn.Sequential:
+        """A copy of model ``e`` as a plain ``nn.Sequential`` (on the CPU)."""
+        layers: list[nn.Module] = []
+        views = self.layers(flat)
+        for k, (w, b) in enumerate(views):
+            lin = nn.Linear(w.shape[1], w.shape[2])
+            with torch.no_grad():
+                lin.weight.copy_(w[e].T)
+                lin.bias.copy_(b[e, 0])
+            layers.append(lin)
+            if k < len(views) - 1:
+                layers.append(nn.LeakyReLU(self.slope) if self.slope else nn.ReLU())
+        if self.tanh:
+            layers.append(nn.Tanh())
+        return nn.Sequential(*layers)

@@ -1,353 +1,381 @@
-r"""A small, real, seeded alternating training loop for the GAN game.
+r"""The training engine: one GAN, or many trained side by side, on the book's targets.
 
-One training *step* is what Algorithm 1 of Goodfellow et al. (2014) calls one iteration:
-``d_steps`` discriminator updates, each on a fresh minibatch of ``batch_size`` real and
-``batch_size`` generated examples, then one generator update on a fresh batch of latent codes.
+Everything in the book that trains goes through :class:`Trainer`: the chapters, the live
+dashboard, the command line and the benchmarks. ``Trainer(data, loss=..., seed=...)`` trains one
+model; ``Trainer(data, loss=[...], seed=[...])`` trains :math:`E` models at once, model
+:math:`e` with loss ``loss[e]`` and seed ``seed[e]``, as one batched computation
+(:class:`gandemo.models.MLPStack`: layer :math:`l` of every model is one ``(E, in, out)``
+tensor and one :func:`torch.baddbmm`). Batching changes nothing a reader can see: each model
+has its own seeded initial weights, data stream and latent stream, the loss that is
+differentiated is the *sum* of the per-model losses (so each model receives exactly its own
+gradient) and Adam works element by element, so model :math:`e` follows, up to float rounding,
+the run ``Trainer(data, loss=loss[e], seed=seed[e])`` gives alone.
 
-* discriminator loss :math:`L_D = -\hat V` (:func:`gandemo.losses.discriminator_loss`);
-* generator loss ``"saturating"`` (:math:`\frac1m\sum\log(1 - D(G(z)))`) or ``"non-saturating"``
-  (:math:`-\frac1m\sum\log D(G(z))`), as in :func:`gandemo.losses.generator_loss`;
-* Adam for both players, with separate learning rates (plain SGD for the generator on request).
+One *step* is what Algorithm 1 of Goodfellow et al. (2014) calls one iteration: ``d_steps``
+discriminator updates (:func:`discriminator_update`), each on a fresh minibatch of
+``batch_size`` real and ``batch_size`` generated examples, then one generator update
+(:func:`generator_update`) on fresh latent codes; or, with ``update="simultaneous"``, both
+players' gradients at the same point and one update of each (:func:`simultaneous_update`).
 
-The loop never reads a value back to the host inside a step: every ``record_every`` steps it
-stores the window means of the losses, of :math:`D(x)`, :math:`D(G(z))` and of the norm of the
-generator's gradient, in one transfer, and calls the optional ``metric`` callback. A NaN or
-infinite loss is tracked on the device and reported at the next record as a ValueError that
-names the first bad step.
-
-The loop knows nothing about plotting; it returns a :class:`History`.
+The loop never waits for the device inside a step. Every ``record_every`` steps it reads the
+window back in one transfer, appends one record per model to the :class:`History` and checks
+that every loss, gradient and weight is finite. A model that diverges stops: alone, it raises
+:class:`TrainingDiverged` naming the step (the history keeps the steps before it); among many,
+it is frozen, listed in :attr:`Trainer.diverged`, and the others go on. The loop knows nothing
+of plotting: figures, the dashboard, progress bars and frame recorders are :class:`Callback`
+objects called every so many steps or seconds.
 """
 
 from __future__ import annotations
 
-import copy
+import math
+import os
 import signal
+import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.optim.adam import adam as adam_update
+
+# Layer weights are strided views of one flat parameter per player (gandemo.models.MLPStack), so
+# their gradients are views of one buffer too; PyTorch notes that this layout differs from the
+# one it prefers for a parameter, which costs nothing measurable here.
+warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
 
 from . import losses
-from .models import Discriminator, Generator
+from .models import Discriminator, Generator, MLPStack, _mlp_layers
 from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
 
 __all__ = [
-    "HISTORY_KEYS",
     "LOSSES",
-    "GANLoss",
+    "Callback",
+    "Every",
+    "FlatAdam",
     "History",
-    "LeanAdam",
+    "ModelHistory",
+    "ModelLosses",
+    "ProgressBar",
     "Snapshot",
-    "TrainHistory",
     "Trainer",
     "TrainingDiverged",
-    "generator_grad_norm",
-    "get_loss",
+    "discriminator_update",
+    "generator_update",
     "resolve_device",
-    "shared_config",
+    "simultaneous_update",
+    "summarize",
     "target_metrics",
-    "train",
 ]
 
-#: The per-record quantities, in the order stored.
-HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
+#: The losses the engine knows, by name: the registry :data:`gandemo.losses.LOSSES`.
+LOSSES = losses.LOSSES
+
+#: The per-record series of a :class:`History`, one value per model.
+SERIES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm")
+
+_MAX_SEED = 2**62
 
 
-def generator_grad_norm(generator: torch.nn.Module) -> torch.Tensor:
-    """Euclidean norm of the generator's gradient over all its parameters, as a 0-dim tensor."""
-    grads = [p.grad.reshape(-1) for p in generator.parameters() if p.grad is not None]
-    if not grads:
-        raise ValueError("generator has no gradients: call backward() first")
-    return torch.linalg.vector_norm(torch.cat(grads))
+class TrainingDiverged(ValueError):
+    """A loss, a gradient or a weight became NaN or infinite; the message names the step."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The update steps (what chapter 6 shows)
+# ---------------------------------------------------------------------------------------------
+
+
+class ModelLosses:
+    r"""The losses of :math:`E` models side by side: model :math:`e` uses ``names[e]``.
+
+    ``d`` and ``g`` take logits of shape ``(E, m)`` and return one loss per model, ``(E,)``;
+    consecutive models with the same loss are computed by one call of it. A single
+    :class:`gandemo.losses.GANLoss` works the same way for one model.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self.specs = [losses.get_loss(n) for n in self.names]
+        self.groups: list[tuple[losses.GANLoss, slice]] = []
+        start = 0
+        for i in range(1, len(self.names) + 1):
+            if i == len(self.names) or self.names[i] != self.names[start]:
+                self.groups.append((self.specs[start], slice(start, i)))
+                start = i
+        self.penalized = any(spec.penalty for spec in self.specs)
+
+    def d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """The discriminators' losses, ``(E,)``."""
+        parts = [spec.d(real_logits[sl], fake_logits[sl]) for spec, sl in self.groups]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def g(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """The generators' losses, ``(E,)``."""
+        parts = [spec.g(fake_logits[sl]) for spec, sl in self.groups]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def penalty(self, disc: MLPStack, real, fake, u) -> torch.Tensor:
+        r""":math:`\lambda_e P_e` per model (0 for a loss without a gradient penalty)."""
+        parts = []
+        for spec, sl in self.groups:
+            n = sl.stop - sl.start
+            if not spec.penalty:
+                parts.append(real.new_zeros(n))
+                continue
+            rows = None if n == disc.n_models else disc.flat[sl]
+
+            def critic(x, rows=rows):
+                return disc(x, rows)[..., 0]
+
+            pen = losses.gradient_penalty(critic, real[sl], fake[sl], u[sl])
+            parts.append(spec.penalty * pen)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def discriminator_update(G, D, opt_d, loss: ModelLosses, real, z, u=None, mask=None):
+    """One update of the discriminator(s) against the generator(s), held fixed.
+
+    ``real`` is ``(E, m, dim)``, ``z`` is ``(E, m, latent_dim)``; ``u`` are the mixing
+    weights of a gradient penalty; ``mask`` (``(E,)``, 1 or 0) leaves stopped models alone.
+    Returns the per-model losses and the ``(E, 2m)`` logits, detached.
+    """
+    m = real.shape[1]
+    with torch.no_grad():
+        fake = G(z)  # the generator's examples: inputs for D, no gradient into G
+    logits = D(torch.cat([real, fake], dim=1))[..., 0]  # real ones first, then fakes
+    d_loss = loss.d(logits[:, :m], logits[:, m:])  # one loss per model
+    if u is not None:
+        d_loss = d_loss + loss.penalty(D, real, fake, u)
+    D.zero_grad()
+    total = d_loss.sum() if mask is None else (d_loss * mask).sum()
+    total.backward()  # a sum: model e gets the gradient of its own loss only
+    opt_d.step()
+    return d_loss.detach(), logits.detach()
+
+
+def generator_update(G, D, opt_g, loss: ModelLosses, z, mask=None):
+    """One update of the generator(s) through the discriminator(s), held fixed.
+
+    Returns the per-model losses and the ``(E, m)`` logits of the fakes, detached.
+    """
+    fake_logits = D(G(z))[..., 0]
+    g_loss = loss.g(fake_logits)
+    G.zero_grad()
+    total = g_loss.sum() if mask is None else (g_loss * mask).sum()
+    total.backward(inputs=G.weights())  # D's weights get no gradient
+    opt_g.step()
+    return g_loss.detach(), fake_logits.detach()
+
+
+def simultaneous_update(G, D, opt_g, opt_d, loss: ModelLosses, real, z, u=None, mask=None):
+    """Both players' gradients at the same point, then one update of each.
+
+    Returns the per-model discriminator and generator losses and the ``(E, 2m)`` logits.
+    """
+    m = real.shape[1]
+    fake = G(z)
+    logits = D(torch.cat([real, fake], dim=1))[..., 0]
+    d_loss = loss.d(logits[:, :m], logits[:, m:])
+    if u is not None:
+        d_loss = d_loss + loss.penalty(D, real, fake, u)
+    g_loss = loss.g(logits[:, m:])
+    D.zero_grad()
+    G.zero_grad()
+    d_total = d_loss.sum() if mask is None else (d_loss * mask).sum()
+    g_total = g_loss.sum() if mask is None else (g_loss * mask).sum()
+    d_total.backward(inputs=D.weights(), retain_graph=True)
+    g_total.backward(inputs=G.weights())
+    opt_d.step()
+    opt_g.step()
+    return d_loss.detach(), g_loss.detach(), logits.detach()
+
+
+# ---------------------------------------------------------------------------------------------
+# History, snapshots, callbacks
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass
-class History:
-    """What :func:`train` recorded: one entry per record, window means over the steps since the
-    previous record.
+class ModelHistory:
+    """One model's records (a view of a :class:`History`).
 
     Attributes:
-        step: the step count at each record (1-based: after ``step`` generator updates).
-        d_loss, g_loss: mean discriminator and generator losses over the window (each computed
-            on its own minibatch, before that minibatch's update).
-        d_real, d_fake: mean :math:`D(x)` on real and :math:`D(G(z))` on generated examples
-            (from the discriminator's batches; with ``d_steps=0``, ``d_real`` is NaN and
-            ``d_fake`` comes from the generator's batches).
-        g_grad_norm: mean norm of the generator's gradient.
-        metric: the ``metric`` callback's value after the record's step (NaN without callback).
-        loss: the generator loss kind.
-        config: the other arguments of the run.
+        loss, seed: the model's loss and seed.
+        step: the step of each record; ``d_loss``, ``g_loss``, ``d_real`` (mean
+            :math:`\\sigma(a)` on real examples), ``d_fake`` (on generated ones: from the
+            discriminator's batches, or the generator's when D is frozen), ``g_grad_norm``,
+            ``d_grad_norm``: window means since the previous record, ``(records,)`` arrays.
+        wall_time: training seconds at each record.
+        metric_step, metrics: the steps of the metric records and, per metric name, the values.
     """
 
+    loss: str
+    seed: int
     step: np.ndarray
     d_loss: np.ndarray
     g_loss: np.ndarray
     d_real: np.ndarray
     d_fake: np.ndarray
     g_grad_norm: np.ndarray
-    metric: np.ndarray
-    loss: str
-    config: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        """The recorded arrays by name."""
-        keys = ("step", *HISTORY_KEYS, "metric")
-        return {k: getattr(self, k) for k in keys}
-
-
-def train(
-    generator: Generator,
-    discriminator: Discriminator,
-    data,
-    *,
-    steps: int,
-    loss: str = "non-saturating",
-    batch_size: int = 64,
-    d_steps: int = 1,
-    lr_g: float = 1e-3,
-    lr_d: float = 1e-3,
-    betas: tuple[float, float] = (0.5, 0.999),
-    g_optimizer: str = "adam",
-    record_every: int = 10,
-    metric: Callable[[Generator], float] | None = None,
-    seed: int = 0,
-) -> History:
-    r"""Train ``generator`` and ``discriminator`` in place with alternating updates.
-
-    Args:
-        generator: a :class:`gandemo.models.Generator`.
-        discriminator: a :class:`gandemo.models.Discriminator` (returns logits).
-        data: the target, with ``sample(n, generator)`` returning ``(n,)`` or ``(n, dim)``
-            examples (see :mod:`gandemo.data`).
-        steps: generator updates.
-        loss: ``"saturating"`` or ``"non-saturating"`` generator loss.
-        batch_size: examples of each kind per minibatch, :math:`m`.
-        d_steps: discriminator updates per generator update, :math:`k` (0 freezes D).
-        lr_g, lr_d: Adam learning rates of the generator and the discriminator.
-        betas: Adam's betas, shared by both optimisers.
-        g_optimizer: ``"adam"`` (default) or ``"sgd"`` (plain gradient descent, whose step is
-            proportional to the gradient: chapter 4 uses it to show what a vanishing gradient
-            does when no optimiser rescales it).
-        record_every: steps between two records (the last step is always recorded).
-        metric: called as ``metric(generator)`` at each record, under ``torch.no_grad()``;
-            returns a float (e.g. a JSD to the target, :mod:`gandemo.metrics`).
-        seed: seeds every minibatch (data and latent codes) through one
-            :class:`torch.Generator`; the networks' initial weights are the caller's.
-
-    Returns:
-        The :class:`History`.
-
-    Raises:
-        ValueError: on bad arguments, or when a loss becomes NaN or infinite (naming the step).
-    """
-    if loss not in losses.GENERATOR_LOSS_KINDS:
-        raise ValueError(f"loss must be one of {losses.GENERATOR_LOSS_KINDS}; got {loss!r}")
-    steps = check_positive_int(steps, "steps")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    d_steps = check_nonnegative_int(d_steps, "d_steps")
-    lr_g, lr_d = check_positive(lr_g, "lr_g"), check_positive(lr_d, "lr_d")
-    record_every = check_positive_int(record_every, "record_every")
-    if metric is not None and not callable(metric):
-        raise ValueError("metric must be callable or None")
-    if not hasattr(data, "sample"):
-        raise ValueError("data must have a sample(n, generator) method")
-    if g_optimizer not in ("adam", "sgd"):
-        raise ValueError(f"g_optimizer must be 'adam' or 'sgd'; got {g_optimizer!r}")
-    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}")
-
-    device = next(generator.parameters()).device
-    rng = torch_generator(check_nonnegative_int(seed, "seed"), device)
-    if g_optimizer == "adam":
-        opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas)
-    else:
-        opt_g = torch.optim.SGD(generator.parameters(), lr=lr_g)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
-
-    def real_batch() -> torch.Tensor:
-        return data.sample(batch_size, rng).to(device)
-
-    zero = torch.zeros((), device=device)
-    sums = torch.zeros(len(HISTORY_KEYS), device=device)
-    counts = torch.zeros(len(HISTORY_KEYS), device=device)
-    d_step_counts = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0], device=device)  # keys a D step fills
-    first_bad = torch.full((), -1, dtype=torch.long, device=device)
-    records: list[list[float]] = []
-    record_steps: list[int] = []
-    metric_values: list[float] = []
-
-    for step in range(1, steps + 1):
-        # discriminator: k updates on fresh batches, the generator's samples detached
-        for _ in range(d_steps):
-            x_real = real_batch()
-            with torch.no_grad():
-                x_fake = generator.sample(batch_size, rng)
-            real_logits, fake_logits = discriminator(x_real), discriminator(x_fake)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits, check=False)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            with torch.no_grad():
-                stats = torch.stack(
-                    [
-                        d_loss,
-                        zero,
-                        torch.sigmoid(real_logits).mean(),
-                        torch.sigmoid(fake_logits).mean(),
-                        zero,
-                    ]
-                )
-                sums += stats
-                counts += d_step_counts
-                bad = ~torch.isfinite(d_loss) & (first_bad < 0)
-                first_bad = torch.where(bad, torch.full_like(first_bad, step), first_bad)
-
-        # generator: one update through the (fixed) discriminator
-        fake_logits = discriminator(generator.sample(batch_size, rng))
-        g_loss = losses.generator_loss(fake_logits, loss, check=False)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        grad_norm = generator_grad_norm(generator)
-        opt_g.step()
-        discriminator.zero_grad(set_to_none=True)  # D's grads from G's backward are not used
-        with torch.no_grad():
-            if d_steps == 0:
-                sums[3] += torch.sigmoid(fake_logits).mean()
-                counts[3] += 1
-            sums[1] += g_loss
-            sums[4] += grad_norm
-            counts[1] += 1
-            counts[4] += 1
-            bad = ~torch.isfinite(g_loss) & (first_bad < 0)
-            first_bad = torch.where(bad, torch.full_like(first_bad, step), first_bad)
-
-        if step % record_every == 0 or step == steps:
-            window = torch.where(counts > 0, sums / counts.clamp(min=1), torch.nan)
-            values = torch.cat([window, first_bad.to(window.dtype).reshape(1)]).tolist()
-            if values[-1] >= 0:
-                raise ValueError(
-                    f"a loss became NaN or infinite at step {int(values[-1])} (loss={loss!r}, "
-                    f"lr_g={lr_g}, lr_d={lr_d}); if the data are finite, lower the learning rates"
-                )
-            records.append(values[:-1])
-            record_steps.append(step)
-            if metric is not None:
-                with torch.no_grad():
-                    metric_values.append(float(metric(generator)))
-            else:
-                metric_values.append(float("nan"))
-            sums.zero_()
-            counts.zero_()
-
-    table = np.asarray(records, dtype=float)
-    config = dict(
-        batch_size=batch_size,
-        d_steps=d_steps,
-        lr_g=lr_g,
-        lr_d=lr_d,
-        betas=tuple(betas),
-        g_optimizer=g_optimizer,
-        record_every=record_every,
-        seed=seed,
-        steps=steps,
-    )
-    return History(
-        step=np.asarray(record_steps),
-        **{k: table[:, i] for i, k in enumerate(HISTORY_KEYS)},
-        metric=np.asarray(metric_values, dtype=float),
-        loss=loss,
-        config=config,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# The training engine of chapters 6 and later
-# ---------------------------------------------------------------------------------------------
-
-
-class TrainingDiverged(ValueError):
-    """A loss became NaN or infinite; the message names the step and the loss."""
-
-
-#: The losses :class:`Trainer` knows, by name: the registry :data:`gandemo.losses.LOSSES`.
-LOSSES = losses.LOSSES
-GANLoss = losses.GANLoss
-get_loss = losses.get_loss
-
-#: The per-record keys of :class:`TrainHistory`, in order.
-TRAIN_HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "wall_time")
-
-
-@dataclass
-class TrainHistory:
-    """What a :class:`Trainer` recorded.
-
-    Every ``record_every`` generator steps (and at the end of each :meth:`Trainer.run`) one
-    record holds the window means since the previous record: ``d_loss``, ``g_loss``,
-    ``d_real`` (mean :math:`D(x)`), ``d_fake`` (mean :math:`D(G(z))` on the discriminator's
-    batches, or on the generator's when the window had no discriminator update), and
-    ``g_grad_norm``; ``step`` is the generator step count and ``wall_time`` the training
-    seconds so far. Every ``metric_every`` steps (and at step 0) ``metric_step`` and the
-    ``metrics`` fields (``modes``, ``high_quality``, ``reverse_kl`` for a 2-D mixture, ``jsd``
-    for a 1-D density) get one entry.
-    """
-
-    step: list = field(default_factory=list)
-    d_loss: list = field(default_factory=list)
-    g_loss: list = field(default_factory=list)
-    d_real: list = field(default_factory=list)
-    d_fake: list = field(default_factory=list)
-    g_grad_norm: list = field(default_factory=list)
-    wall_time: list = field(default_factory=list)
-    metric_step: list = field(default_factory=list)
-    metrics: dict = field(default_factory=dict)
+    d_grad_norm: np.ndarray
+    wall_time: np.ndarray
+    metric_step: np.ndarray
+    metrics: dict
 
     def __len__(self) -> int:
         return len(self.step)
 
     def as_dict(self) -> dict:
-        """Every recorded series as a numpy array, by name (metric fields included)."""
-        out = {k: np.asarray(getattr(self, k), dtype=float) for k in TRAIN_HISTORY_KEYS}
-        out["step"] = np.asarray(self.step, dtype=np.int64)
-        out["metric_step"] = np.asarray(self.metric_step, dtype=np.int64)
-        for name, values in self.metrics.items():
-            out[name] = np.asarray(values, dtype=float)
+        """Every series as an array, by name (the metrics included)."""
+        out = {k: getattr(self, k) for k in ("step", *SERIES, "wall_time", "metric_step")}
+        out.update(self.metrics)
+        return out
+
+
+class History:
+    """What a :class:`Trainer` recorded: one row per record, one column per model.
+
+    ``history.d_loss`` (and every name of :data:`SERIES`) is a ``(records, E)`` array,
+    ``history.step`` and ``history.wall_time`` are ``(records,)``; ``history.metrics`` maps a
+    metric name to a ``(metric records, E)`` array measured at ``history.metric_step``.
+    :meth:`model` gives one model's records, :meth:`by_loss` the models of each loss.
+    """
+
+    def __init__(self, models: Sequence[tuple[str, int]]) -> None:
+        self.models = [(str(n), int(s)) for n, s in models]
+        self._step: list[int] = []
+        self._wall: list[float] = []
+        self._rows: dict[str, list[np.ndarray]] = {k: [] for k in SERIES}
+        self._metric_step: list[int] = []
+        self._metrics: dict[str, list[np.ndarray]] = {}
+        self._provisional = False  # the last record covers a window not yet complete
+
+    def __len__(self) -> int:
+        return len(self._step)
+
+    def _pop(self) -> None:
+        self._step.pop()
+        self._wall.pop()
+        for rows in self._rows.values():
+            rows.pop()
+        self._provisional = False
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    def _append(self, step: int, wall: float, rows: dict[str, np.ndarray]) -> None:
+        self._step.append(int(step))
+        self._wall.append(float(wall))
+        for k in SERIES:
+            self._rows[k].append(np.asarray(rows[k], dtype=float).reshape(self.n_models))
+
+    def _append_metrics(self, step: int, values: dict[str, np.ndarray]) -> None:
+        self._metric_step.append(int(step))
+        for k, v in values.items():
+            self._metrics.setdefault(k, []).append(np.asarray(v, dtype=float))
+
+    def __getattr__(self, name: str):
+        if name in SERIES:
+            rows = self.__dict__["_rows"][name]
+            return np.asarray(rows, dtype=float).reshape(-1, len(self.__dict__["models"]))
+        raise AttributeError(name)
+
+    @property
+    def step(self) -> np.ndarray:
+        return np.asarray(self._step, dtype=np.int64)
+
+    @property
+    def wall_time(self) -> np.ndarray:
+        return np.asarray(self._wall, dtype=float)
+
+    @property
+    def metric_step(self) -> np.ndarray:
+        return np.asarray(self._metric_step, dtype=np.int64)
+
+    @property
+    def metrics(self) -> dict[str, np.ndarray]:
+        e = self.n_models
+        return {k: np.asarray(v, dtype=float).reshape(-1, e) for k, v in self._metrics.items()}
+
+    def model(self, e: int) -> ModelHistory:
+        """The records of model ``e``."""
+        if isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < self.n_models:
+            raise ValueError(f"model must be an index in [0, {self.n_models}); got {e!r}")
+        loss, seed = self.models[e]
+        return ModelHistory(
+            loss=loss,
+            seed=seed,
+            step=self.step,
+            **{k: getattr(self, k)[:, e] for k in SERIES},
+            wall_time=self.wall_time,
+            metric_step=self.metric_step,
+            metrics={k: v[:, e] for k, v in self.metrics.items()},
+        )
+
+    def by_loss(self) -> dict[str, list[int]]:
+        """The model indices of each loss, in the order the losses first appear."""
+        out: dict[str, list[int]] = {}
+        for e, (name, _) in enumerate(self.models):
+            out.setdefault(name, []).append(e)
         return out
 
     def state(self) -> dict:
-        """Plain lists and dicts (what a checkpoint stores)."""
-        d = {k: [float(v) for v in getattr(self, k)] for k in TRAIN_HISTORY_KEYS}
-        d["step"] = [int(v) for v in self.step]
-        d["metric_step"] = [int(v) for v in self.metric_step]
-        d["metrics"] = {k: [float(v) for v in vs] for k, vs in self.metrics.items()}
-        return d
+        """Plain lists (what a checkpoint stores)."""
+        return dict(
+            models=[list(m) for m in self.models],
+            step=list(self._step),
+            wall_time=list(self._wall),
+            rows={k: [r.tolist() for r in v] for k, v in self._rows.items()},
+            metric_step=list(self._metric_step),
+            metrics={k: [r.tolist() for r in v] for k, v in self._metrics.items()},
+            provisional=self._provisional,
+        )
 
     @classmethod
-    def from_state(cls, state: dict) -> TrainHistory:
-        """Inverse of :meth:`state`."""
-        h = cls()
-        for k in (*TRAIN_HISTORY_KEYS, "metric_step"):
-            setattr(h, k, list(state[k]))
-        h.metrics = {k: list(v) for k, v in state["metrics"].items()}
+    def from_state(cls, state: dict, n_models: int) -> History:
+        """Inverse of :meth:`state`; a ValueError if anything is missing or inconsistent."""
+        try:
+            h = cls([(str(n), int(s)) for n, s in state["models"]])
+            if h.n_models != n_models:
+                raise ValueError(f"{h.n_models} models, expected {n_models}")
+            h._step = [int(s) for s in state["step"]]
+            h._wall = [float(w) for w in state["wall_time"]]
+            n = len(h._step)
+            if len(h._wall) != n or set(state["rows"]) != set(SERIES):
+                raise ValueError("the series do not match the steps")
+            for k in SERIES:
+                rows = [np.asarray(r, dtype=float) for r in state["rows"][k]]
+                if len(rows) != n or any(r.shape != (n_models,) for r in rows):
+                    raise ValueError(f"series {k!r} has the wrong length or width")
+                h._rows[k] = rows
+            h._metric_step = [int(s) for s in state["metric_step"]]
+            for k, rows in state["metrics"].items():
+                rows = [np.asarray(r, dtype=float) for r in rows]
+                if len(rows) != len(h._metric_step) or any(r.shape != (n_models,) for r in rows):
+                    raise ValueError(f"metric {k!r} has the wrong length or width")
+                h._metrics[str(k)] = rows
+            h._provisional = bool(state["provisional"])
+            if h._provisional and not n:
+                raise ValueError("a provisional record without records")
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"the history is incomplete ({exc!r})") from exc
         return h
 
 
 @dataclass
 class Snapshot:
-    """The state of a :class:`Trainer` for a plot or a dashboard.
+    """One model's state for a figure or a dashboard.
 
     Attributes:
-        step: generator steps so far.
-        wall_time: training seconds so far.
-        real, fake: ``n`` target and generated samples (numpy; ``(n,)`` for a 1-D target,
-            ``(n, 2)`` for a 2-D one).
-        history: :meth:`TrainHistory.as_dict` at that moment.
-        metrics: for a 2-D mixture the :func:`gandemo.metrics.mode_coverage` fields, for a 1-D
-            density ``{"jsd": ...}`` (of ``fake``); empty for other targets.
+        step, wall_time: steps and training seconds so far.
+        real, fake: ``n`` target and generated examples (numpy; ``(n,)`` for a 1-D target).
+        history: :meth:`ModelHistory.as_dict` at that moment.
+        metrics: :func:`target_metrics` of ``fake``.
     """
 
     step: int
@@ -358,8 +386,86 @@ class Snapshot:
     metrics: dict
 
 
+class Callback:
+    """Something :meth:`Trainer.run` calls while it trains (the dashboard, a frame recorder, a
+    progress bar, a test).
+
+    :meth:`on_start` is called before the first step, :meth:`on_progress` every ``every``
+    steps and/or every ``every_seconds`` seconds (whichever comes first; neither: never), and
+    :meth:`on_end` once at the end, also after an interrupt or a divergence. A callback stops
+    the run between two steps with ``trainer.should_stop = True``.
+    """
+
+    every: int | None = None
+    every_seconds: float | None = None
+
+    def on_start(self, trainer: Trainer) -> None:
+        """Called before the first step of a :meth:`Trainer.run`."""
+
+    def on_progress(self, trainer: Trainer) -> None:
+        """Called when due, between two steps."""
+
+    def on_end(self, trainer: Trainer) -> None:
+        """Called once when the run ends (``trainer.interrupted`` says if it was stopped)."""
+
+
+class Every(Callback):
+    """``fn(trainer)`` at the start, every ``every`` steps and/or ``every_seconds`` seconds,
+    and at the end of the run (never twice at one step)."""
+
+    def __init__(self, fn: Callable, every: int | None = None, every_seconds=None) -> None:
+        if not callable(fn):
+            raise ValueError("callback must be callable")
+        self.fn = fn
+        self.every = None if every is None else check_positive_int(every, "every")
+        self.every_seconds = (
+            None if every_seconds is None else check_positive(every_seconds, "every_seconds")
+        )
+        self._last: int | None = None
+
+    def _call(self, trainer) -> None:
+        if self._last != trainer.step:
+            self._last = trainer.step
+            self.fn(trainer)
+
+    on_start = on_progress = on_end = _call
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over the steps of one run (what the CLI and plain runs show)."""
+
+    every_seconds = 0.2
+
+    def __init__(self, total: int, desc: str = "training") -> None:
+        self.total, self.desc = total, desc
+        self.bar = None
+        self._start = 0
+
+    def on_start(self, trainer) -> None:
+        from tqdm.auto import tqdm
+
+        self._start = self._shown = trainer.step
+        self.bar = tqdm(total=self.total, desc=self.desc, leave=False)
+
+    def on_progress(self, trainer) -> None:
+        if self.bar is not None:
+            self.bar.update(trainer.step - self._shown)
+            self._shown = trainer.step
+
+    def on_end(self, trainer) -> None:
+        self.on_progress(trainer)
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA if available, then Apple's MPS, then the CPU; anything else as given."""
+    """``"auto"``: CUDA if available, then Apple's MPS, then the CPU; else the device named,
+    which must exist in this build of PyTorch (ValueError otherwise)."""
     if isinstance(device, str) and device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -369,10 +475,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(device)
-    except (TypeError, RuntimeError) as exc:
-        raise ValueError(f"device must be 'auto' or a torch device; got {device!r}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    except (TypeError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda'; got {device!r}") from exc
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+        "xpu": hasattr(torch, "xpu") and torch.xpu.is_available(),
+    }
+    if not available.get(dev.type, False):
+        raise ValueError(f"device {device!r} is not available in this build of PyTorch")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
     return dev
 
 
@@ -419,804 +533,62 @@ def target_metrics(data, fake: np.ndarray) -> dict:
     return {}
 
 
-def shared_config(
-    *,
-    latent_dim,
-    width,
-    depth,
-    batch_size,
-    lr_g,
-    lr_d,
-    betas,
-    record_every,
-    metric_every,
-    metric_samples,
-) -> dict:
-    """The settings :class:`Trainer` and :class:`gandemo.batched.BatchedTrainer` share, checked
-    (ValueError naming the argument) and normalised (``betas`` as a tuple of two floats)."""
-    try:
-        betas = tuple(float(b) for b in betas)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}") from exc
-    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"betas must be two numbers in [0, 1); got {betas!r}")
-    return dict(
-        latent_dim=check_positive_int(latent_dim, "latent_dim"),
-        width=check_positive_int(width, "width"),
-        depth=check_positive_int(depth, "depth"),
-        batch_size=check_positive_int(batch_size, "batch_size"),
-        lr_g=check_positive(lr_g, "lr_g"),
-        lr_d=check_positive(lr_d, "lr_d"),
-        betas=betas,
-        record_every=check_positive_int(record_every, "record_every"),
-        metric_every=check_positive_int(metric_every, "metric_every"),
-        metric_samples=check_positive_int(metric_samples, "metric_samples"),
-    )
+def _stream_seed(seed: int, stream: int) -> int:
+    """An independent seed for one of a model's random streams."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0] >> 1)
 
 
-class LeanAdam(torch.optim.Adam):
-    """:class:`torch.optim.Adam` with the fused kernel and a lean ``step()`` for small networks.
+class FlatAdam(torch.optim.Adam):
+    """:class:`torch.optim.Adam` (``fused=True`` where this build has the kernel) for the one
+    flat parameter of a player, with a shorter ``step()``.
 
-    ``torch.optim.Adam.step`` spends most of its time on small networks in Python bookkeeping
-    (hooks, profiling scopes, grouping tensors by device and dtype on every call); this ``step``
-    calls the same fused kernel, :func:`torch._fused_adam_`, directly. State, ``state_dict`` and
-    results are those of ``torch.optim.Adam(..., fused=True)`` (tested); anything unusual
-    (a closure, AMSGrad, ``maximize``, tensor learning rates, no fused kernel) goes through
-    the parent's ``step``.
+    ``Adam.step`` spends most of its time on a small network in bookkeeping (hooks, profiling
+    scopes, grouping tensors by device and type on every call). For one tensor with the
+    optimiser's own state, this ``step`` calls PyTorch's public functional form,
+    :func:`torch.optim.adam.adam`, with the same arguments ``Adam.step`` would pass: same
+    kernel, same state, same ``state_dict``, same result. The first step, a closure, or
+    anything unusual goes through ``Adam.step`` itself.
     """
 
-    def __init__(self, params, lr: float, betas: tuple[float, float]) -> None:
-        super().__init__(params, lr=lr, betas=betas, fused=True)
-        self._lean_cache: list | None = None
-
-    def load_state_dict(self, state_dict) -> None:
-        super().load_state_dict(state_dict)
-        self._lean_cache = None
-
-    def add_param_group(self, param_group) -> None:
-        super().add_param_group(param_group)
-        self._lean_cache = None
-
-    def _build_cache(self) -> list | None:
-        cache = []
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.requires_grad]
-            if not params:
-                continue
-            first = self.state[params[0]].get("step")
-            # one step counter shared by the group's tensors (they always advance together)
-            step = (
-                torch.zeros((), dtype=torch.float32, device=params[0].device)
-                if first is None
-                else first.detach().clone()
-            )
-            for p in params:
-                state = self.state[p]
-                old = state.get("step")
-                if old is not None and float(old) != float(step):
-                    return None  # counters differ: leave it to the parent's step
-                state["step"] = step
-                if "exp_avg" not in state:
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            exp_avgs = [self.state[p]["exp_avg"] for p in params]
-            exp_avg_sqs = [self.state[p]["exp_avg_sq"] for p in params]
-            cache.append((group, params, exp_avgs, exp_avg_sqs, step, [step] * len(params)))
-        return cache
+    def __init__(self, param: torch.Tensor, lr: float, betas) -> None:
+        try:
+            super().__init__([param], lr=lr, betas=betas, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device
+            super().__init__([param], lr=lr, betas=betas, foreach=False)
+        self._short = True
 
     @torch.no_grad()
-    def lean_step(self) -> None:
-        """One Adam update with minimal Python overhead (what :class:`Trainer` calls)."""
-        fused = getattr(torch, "_fused_adam_", None)
-        for group in self.param_groups:
-            unusual = group["amsgrad"] or group["maximize"] or group.get("decoupled_weight_decay")
-            if fused is None or unusual or torch.is_tensor(group["lr"]):
-                super().step()
-                return
-        if self._lean_cache is None:
-            self._lean_cache = self._build_cache()
-            if self._lean_cache is None:
-                super().step()
-                return
-        for group, params, exp_avgs, exp_avg_sqs, step, steps in self._lean_cache:
-            grads = [p.grad for p in params]
-            if any(g is None for g in grads):  # a partial update: the general code path
-                self._lean_cache = None
-                super().step()
-                return
-            step.add_(1)
-            beta1, beta2 = group["betas"]
-            fused(
-                params,
-                grads,
-                exp_avgs,
-                exp_avg_sqs,
-                [],
-                steps,
-                amsgrad=False,
-                lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                weight_decay=group["weight_decay"],
-                eps=group["eps"],
-                maximize=False,
-                grad_scale=None,
-                found_inf=None,
-            )
-
     def step(self, closure=None):
-        if closure is not None:
+        group = self.param_groups[0]
+        (p,) = group["params"]
+        state = self.state.get(p)
+        plain = group["amsgrad"] or group["maximize"] or group["weight_decay"] or group["capturable"]
+        if closure is not None or not self._short or not state or p.grad is None or plain:
             return super().step(closure)
-        self.lean_step()
+        beta1, beta2 = group["betas"]
+        try:
+            adam_update(
+                [p], [p.grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [state["step"]],
+                foreach=group["foreach"], fused=group["fused"], amsgrad=False, beta1=beta1,
+                beta2=beta2, lr=group["lr"], weight_decay=0.0, eps=group["eps"],
+                maximize=False, grad_scale=None, found_inf=None,
+            )
+        except TypeError:  # another signature in another PyTorch: the general path from now on
+            self._short = False
+            return super().step()
         return None
 
 
-def _adam(params, lr, betas, device):
-    try:  # one fused kernel per step instead of a Python loop over the parameters
-        return LeanAdam(params, lr, betas)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=device.type != "cpu")
-
-
-def _fast_forward(module: torch.nn.Module, squeeze: bool):
-    """``module``'s forward pass as direct ``linear``/``leaky_relu`` calls, or None.
-
-    For gandemo's own :class:`Generator`/:class:`Discriminator` (an MLP of Linear and LeakyReLU
-    layers), calling the functions directly skips ``nn.Module.__call__`` for each of the
-    layers, a large share of a step for networks this small. Subclasses, other layers and
-    modules with hooks get None (the caller then calls the module).
-    """
-    if type(module) not in (Generator, Discriminator) or not isinstance(
-        module.net, torch.nn.Sequential
-    ):
-        return None
-    mods = [module, module.net, *module.net]
-    if any(m._forward_hooks or m._forward_pre_hooks for m in mods):
-        return None
-    steps = []
-    for layer in module.net:
-        if type(layer) is torch.nn.Linear:
-            steps.append((layer, None))
-        elif type(layer) is torch.nn.LeakyReLU:
-            steps.append((None, float(layer.negative_slope)))
-        else:
-            return None
-    f = torch.nn.functional
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        for layer, slope in steps:
-            x = f.linear(x, layer.weight, layer.bias) if slope is None else f.leaky_relu(x, slope)
-        return x.squeeze(1) if squeeze else x
-
-    return forward
-
-
-def _opt_step(opt: torch.optim.Optimizer) -> None:
-    if isinstance(opt, LeanAdam):
-        opt.lean_step()
-    else:
-        opt.step()
-
-
-def _clear_grads(params: list[torch.Tensor]) -> None:
-    for p in params:
-        p.grad = None
-
-
-class Trainer:
-    r"""A seeded, resumable GAN training engine on the toy targets of :mod:`gandemo.data`.
-
-    One *step* is one generator update. With ``update="alternating"`` (Algorithm 1 of
-    Goodfellow et al. 2014) it is preceded by ``d_steps`` discriminator updates, each on a fresh
-    batch of ``batch_size`` real and ``batch_size`` generated examples; the generator then
-    updates on a fresh batch of latent codes against the updated discriminator. With
-    ``update="simultaneous"`` both players compute their gradients on the same batch at the
-    same parameters and update together (``d_steps`` must then be 1).
-
-    The loop never waits for the device inside a step: the per-step losses, :math:`D(x)`,
-    :math:`D(G(z))` and the generator's gradient norm stay on the device and are read back in one
-    transfer per record (every ``record_every`` steps), which is also where a NaN or infinite
-    loss is noticed (:class:`TrainingDiverged`). Real examples and latent codes are drawn in
-    chunks of many batches from one seeded :class:`torch.Generator` on the training device.
-    Same seed, same device (and thread count, versions) => identical history, however the steps
-    are split between calls, interrupts and checkpoints.
-
-    Args:
-        data: the target, with ``sample(n, generator)`` returning ``(n,)`` (1-D) or ``(n, d)``
-            examples (:mod:`gandemo.data`).
-        loss: a name in :data:`LOSSES`.
-        latent_dim: dimension of :math:`z \sim \mathcal N(0, I)`.
-        width, depth: hidden units per layer and hidden layers of both MLPs.
-        batch_size: examples of each kind per minibatch.
-        d_steps: discriminator updates per generator update (0 freezes D).
-        lr_g, lr_d: Adam learning rates of the two players.
-        betas: Adam's betas, shared.
-        update: ``"alternating"`` or ``"simultaneous"``.
-        device: ``"auto"`` (CUDA, then MPS, then CPU) or a torch device.
-        seed: seeds the initial weights (generator: ``seed``, discriminator: ``seed + 1``)
-            and the training stream.
-        record_every: steps per history record.
-        metric_every: steps between two metric records (modes/high-quality/reverse KL or JSD).
-        metric_samples: generated samples per metric record (fixed latent codes).
-        slope: negative slope of both networks' hidden LeakyReLUs (0: ReLU).
-        ema: decay of an exponential moving average of the generator's weights (e.g. 0.99),
-            updated after every generator step and used for samples, snapshots and metrics
-            (:attr:`sampler`); None (default) samples from the trained generator itself.
-    """
-
-    CHUNK = 64  # batches drawn per call to a sampler
-
-    def __init__(
-        self,
-        data,
-        *,
-        loss: str = "non-saturating",
-        latent_dim: int = 2,
-        width: int = 64,
-        depth: int = 2,
-        batch_size: int = 128,
-        d_steps: int = 1,
-        lr_g: float = 1e-3,
-        lr_d: float = 1e-3,
-        betas: tuple[float, float] = (0.5, 0.999),
-        update: str = "alternating",
-        device: str | torch.device = "auto",
-        seed: int = 0,
-        record_every: int = 10,
-        metric_every: int = 200,
-        metric_samples: int = 2500,
-        slope: float = 0.2,
-        ema: float | None = None,
-    ) -> None:
-        self.loss = get_loss(loss)
-        common = shared_config(
-            latent_dim=latent_dim,
-            width=width,
-            depth=depth,
-            batch_size=batch_size,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            betas=betas,
-            record_every=record_every,
-            metric_every=metric_every,
-            metric_samples=metric_samples,
-        )
-        d_steps = check_nonnegative_int(d_steps, "d_steps")
-        if update not in ("alternating", "simultaneous"):
-            raise ValueError(f"update must be 'alternating' or 'simultaneous'; got {update!r}")
-        if update == "simultaneous" and d_steps != 1:
-            raise ValueError(f"d_steps must be 1 with update='simultaneous'; got {d_steps}")
-        seed = check_nonnegative_int(seed, "seed")
-        try:
-            slope = float(slope)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"slope must be a number in [0, 1); got {slope!r}") from exc
-        if not 0 <= slope < 1:
-            raise ValueError(f"slope must be a number in [0, 1); got {slope!r}")
-        if ema is not None:
-            try:
-                ema = float(ema)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"ema must be None or a decay in (0, 1); got {ema!r}") from exc
-            if not 0 < ema < 1:
-                raise ValueError(f"ema must be None or a decay in (0, 1); got {ema!r}")
-        self.device = resolve_device(device)
-        self.data = data
-        self.dim = _data_dim(data)
-        self.config = dict(
-            loss=loss,
-            **common,
-            d_steps=d_steps,
-            update=update,
-            device=str(device),
-            seed=seed,
-            slope=slope,
-            ema=ema,
-        )
-        latent_dim, width, depth = common["latent_dim"], common["width"], common["depth"]
-        betas, metric_samples = common["betas"], common["metric_samples"]
-        lr_g, lr_d = common["lr_g"], common["lr_d"]
-        self.generator = Generator(latent_dim, self.dim, width, depth, seed=seed, slope=slope).to(
-            self.device
-        )
-        self.discriminator = Discriminator(self.dim, width, depth, seed=seed + 1, slope=slope).to(
-            self.device
-        )
-        #: the exponential moving average of the generator's weights (``ema`` given), else None
-        self.generator_ema: Generator | None = None
-        self._ema_params: list[torch.Tensor] = []
-        if ema is not None:
-            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
-            self._ema_params = list(self.generator_ema.parameters())
-        self.opt_g = _adam(self.generator.parameters(), lr_g, betas, self.device)
-        self.opt_d = _adam(self.discriminator.parameters(), lr_d, betas, self.device)
-        self.step = 0
-        self.history = TrainHistory()
-        self._g_params = list(self.generator.parameters())
-        self._d_params = list(self.discriminator.parameters())
-        self._g = _fast_forward(self.generator, squeeze=False) or self.generator
-        self._d = _fast_forward(self.discriminator, squeeze=True) or self.discriminator
-        self._rng = torch_generator(seed, self.device)  # training batches
-        self._view_rng = torch_generator(seed + 2, self.device)  # snapshots and sample()
-        z_rng = torch_generator(seed + 3, self.device)
-        self._z_eval = torch.randn(metric_samples, latent_dim, generator=z_rng, device=self.device)
-        self._real_buf: torch.Tensor | None = None
-        self._z_buf: torch.Tensor | None = None
-        self._real_pos = self._z_pos = 0
-        self._wall = 0.0
-        self._clear_window()
-
-    # -- sampling -------------------------------------------------------------------------
-
-    def _real_batch(self) -> torch.Tensor:
-        m = self.config["batch_size"]
-        if self._real_buf is None or self._real_pos + m > self._real_buf.shape[0]:
-            x = self.data.sample(self.CHUNK * m, self._rng).to(self.device)
-            self._real_buf = x.reshape(-1, 1) if x.dim() == 1 else x
-            self._real_pos = 0
-        x = self._real_buf[self._real_pos : self._real_pos + m]
-        self._real_pos += m
-        return x
-
-    def _z_batch(self) -> torch.Tensor:
-        m = self.config["batch_size"]
-        if self._z_buf is None or self._z_pos + m > self._z_buf.shape[0]:
-            shape = (self.CHUNK * m, self.config["latent_dim"])
-            self._z_buf = torch.randn(shape, generator=self._rng, device=self.device)
-            self._z_pos = 0
-        z = self._z_buf[self._z_pos : self._z_pos + m]
-        self._z_pos += m
-        return z
-
-    # -- one update of each kind (no host sync) ------------------------------------------------
-
-    def _clear_window(self) -> None:
-        self._w_d: list[torch.Tensor] = []  # D losses
-        self._w_dp: list[torch.Tensor] = []  # (mean D(x), mean D(G(z))) per D update
-        self._w_g: list[torch.Tensor] = []  # G losses
-        self._w_gn: list[torch.Tensor] = []  # G gradient norms
-        self._w_gf: list[torch.Tensor] = []  # mean D(G(z)) on G's batches
-        self._w_dstep: list[int] = []
-        self._w_gstep: list[int] = []
-
-    def _update_d(self, step: int) -> None:
-        m = self.config["batch_size"]
-        real = self._real_batch()
-        with torch.no_grad():
-            fake = self._g(self._z_batch())
-        logits = self._d(torch.cat([real, fake]))
-        d_loss = self.loss.d(logits[:m], logits[m:])
-        if self.loss.penalty:
-            u = torch.rand(m, 1, generator=self._rng, device=self.device)
-            d_loss = d_loss + self.loss.penalty * losses.gradient_penalty(self._d, real, fake, u)
-        _clear_grads(self._d_params)
-        d_loss.backward()
-        _opt_step(self.opt_d)
-        self._w_d.append(d_loss.detach())
-        self._w_dp.append(torch.sigmoid(logits.detach()).view(2, m).mean(1))
-        self._w_dstep.append(step)
-
-    def _update_g(self, step: int, fake_stats: bool) -> None:
-        fake_logits = self._d(self._g(self._z_batch()))
-        g_loss = self.loss.g(fake_logits)
-        _clear_grads(self._g_params)
-        g_loss.backward(inputs=self._g_params)  # no gradient for D's weights
-        self._w_gn.append(self._grad_norm())
-        _opt_step(self.opt_g)
-        if self._ema_params:
-            self._update_ema()
-        self._w_g.append(g_loss.detach())
-        if fake_stats:
-            self._w_gf.append(torch.sigmoid(fake_logits.detach()).mean())
-        self._w_gstep.append(step)
-
-    def _update_both(self, step: int) -> None:
-        m = self.config["batch_size"]
-        real = self._real_batch()
-        fake = self._g(self._z_batch())
-        logits = self._d(torch.cat([real, fake]))
-        d_loss = self.loss.d(logits[:m], logits[m:])
-        if self.loss.penalty:
-            u = torch.rand(m, 1, generator=self._rng, device=self.device)
-            d_loss = d_loss + self.loss.penalty * losses.gradient_penalty(self._d, real, fake, u)
-        g_loss = self.loss.g(logits[m:])
-        _clear_grads(self._d_params)
-        _clear_grads(self._g_params)
-        d_loss.backward(inputs=self._d_params, retain_graph=True)
-        g_loss.backward(inputs=self._g_params)
-        self._w_gn.append(self._grad_norm())
-        _opt_step(self.opt_d)
-        _opt_step(self.opt_g)
-        if self._ema_params:
-            self._update_ema()
-        self._w_d.append(d_loss.detach())
-        self._w_dp.append(torch.sigmoid(logits.detach()).view(2, m).mean(1))
-        self._w_g.append(g_loss.detach())
-        self._w_dstep.append(step)
-        self._w_gstep.append(step)
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        """Move the averaged weights a step ``1 - ema`` towards the generator's."""
-        weight = 1.0 - self.config["ema"]
-        lerp = getattr(torch, "_foreach_lerp_", None)
-        if lerp is not None:
-            lerp(self._ema_params, self._g_params, weight)
-        else:
-            for e, p in zip(self._ema_params, self._g_params, strict=True):
-                e.lerp_(p, weight)
-
-    @property
-    def sampler(self) -> Generator:
-        """The generator that samples, metrics and snapshots use (the averaged one when
-        ``ema`` is set, else the trained one)."""
-        return self.generator if self.generator_ema is None else self.generator_ema
-
-    def _grad_norm(self) -> torch.Tensor:
-        """The generator's gradient norm, like :func:`generator_grad_norm` in fewer ops."""
-        foreach_norm = getattr(torch, "_foreach_norm", None)
-        if foreach_norm is None:
-            return generator_grad_norm(self.generator)
-        grads = [p.grad for p in self._g_params if p.grad is not None]
-        return torch.linalg.vector_norm(torch.stack(foreach_norm(grads)))
-
-    def _train_step(self) -> None:
-        """One generator step (and its discriminator updates); no host sync."""
-        step = self.step + 1
-        if self.config["update"] == "simultaneous":
-            self._update_both(step)
-        else:
-            for _ in range(self.config["d_steps"]):
-                self._update_d(step)
-            self._update_g(step, fake_stats=self.config["d_steps"] == 0)
-        self.step = step
-
-    # -- records ---------------------------------------------------------------------------
-
-    def _flush(self) -> None:
-        """Read the window back in one transfer, check it, append one record."""
-        if not self._w_g and not self._w_d:
-            return
-        nd, ng, nf = len(self._w_d), len(self._w_g), len(self._w_gf)
-        parts = []
-        if nd:
-            parts += [torch.stack(self._w_d), torch.stack(self._w_dp).reshape(-1)]
-        if ng:
-            parts += [torch.stack(self._w_g), torch.stack(self._w_gn)]
-        if nf:
-            parts.append(torch.stack(self._w_gf))
-        flat = torch.cat([p.float() for p in parts]).cpu().numpy().astype(float)
-        d_loss, flat = flat[:nd], flat[nd:]
-        d_probs, flat = flat[: 2 * nd].reshape(nd, 2), flat[2 * nd :]
-        g_loss, g_norm, g_fake = flat[:ng], flat[ng : 2 * ng], flat[2 * ng :]
-        d_step, g_step = np.asarray(self._w_dstep), np.asarray(self._w_gstep)
-        self._clear_window()
-
-        bad_d = np.flatnonzero(~np.isfinite(d_loss))
-        bad_g = np.flatnonzero(~np.isfinite(g_loss))
-        candidates = []
-        if bad_d.size:
-            candidates.append((int(d_step[bad_d[0]]), "discriminator", d_loss[bad_d[0]]))
-        if bad_g.size:
-            candidates.append((int(g_step[bad_g[0]]), "generator", g_loss[bad_g[0]]))
-        first = min(candidates, key=lambda c: c[0]) if candidates else None
-        last = self.step
-        if first is not None:
-            last = first[0] - 1  # keep what came before the bad step
-            keep_d, keep_g = d_step <= last, g_step <= last
-            d_loss, d_probs = d_loss[keep_d], d_probs[keep_d]
-            g_loss, g_norm = g_loss[keep_g], g_norm[keep_g]
-            g_fake = g_fake[keep_g] if g_fake.size == keep_g.size else g_fake[:0]
-        if g_loss.size or d_loss.size:
-            nan = float("nan")
-            h = self.history
-            h.step.append(int(last))
-            h.d_loss.append(float(d_loss.mean()) if d_loss.size else nan)
-            h.g_loss.append(float(g_loss.mean()) if g_loss.size else nan)
-            h.d_real.append(float(d_probs[:, 0].mean()) if d_loss.size else nan)
-            if d_loss.size:
-                h.d_fake.append(float(d_probs[:, 1].mean()))
-            else:
-                h.d_fake.append(float(g_fake.mean()) if g_fake.size else nan)
-            h.g_grad_norm.append(float(g_norm.mean()) if g_norm.size else nan)
-            h.wall_time.append(self._wall)
-        if first is not None:
-            step, who, value = first
-            if who == "generator":
-                what = f"generator loss ({self.config['loss']})"
-            else:
-                what = f"discriminator loss ({self.config['loss']} game)"
-            raise TrainingDiverged(
-                f"the {what} became {value} at step {step} "
-                f"(lr_g={self.config['lr_g']}, lr_d={self.config['lr_d']}); the history keeps "
-                f"the steps before it; lower the learning rates and start again"
-            )
-
-    def _record_metrics(self) -> None:
-        with torch.no_grad():
-            fake = self.sampler(self._z_eval).cpu().numpy()
-        values = target_metrics(self.data, fake[:, 0] if self.dim == 1 else fake)
-        self.history.metric_step.append(int(self.step))
-        for k, v in values.items():
-            self.history.metrics.setdefault(k, []).append(float(v))
-
-    # -- public API -----------------------------------------------------------------------
-
-    def set_learning_rates(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
-        """Change the Adam learning rates from the next update on (a schedule in two lines:
-        train fast, then call this with smaller rates to let the samples settle)."""
-        for lr, opt, name in ((lr_g, self.opt_g, "lr_g"), (lr_d, self.opt_d, "lr_d")):
-            if lr is not None:
-                lr = check_positive(lr, name)
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                self.config[name] = lr
-
-    def step_d(self) -> None:
-        """Exactly one discriminator update (recorded with the next generator step)."""
-        t = time.perf_counter()
-        self._update_d(self.step + 1)
-        self._wall += time.perf_counter() - t
-
-    def step_g(self) -> None:
-        """Exactly one generator update; then one history record (and metrics when due)."""
-        t = time.perf_counter()
-        if not self.history.metric_step:
-            self._record_metrics()
-        self._update_g(self.step + 1, fake_stats=True)
-        self.step += 1
-        self._wall += time.perf_counter() - t
-        self._flush()
-        if self.step % self.config["metric_every"] == 0:
-            self._record_metrics()
-
-    def iterate(self, steps: int, *, every: int | None = 50, every_seconds: float | None = None):
-        """Train ``steps`` more generator steps, yielding a :class:`Snapshot` every ``every``
-        steps and/or ``every_seconds`` of wall time (whichever comes first) and at the end.
-
-        Breaking out of the loop leaves the trainer consistent (between two steps); the next
-        call resumes. Raises :class:`TrainingDiverged` as :meth:`run` does.
-        """
-        steps = check_nonnegative_int(steps, "steps")
-        if every is not None:
-            every = check_positive_int(every, "every")
-        if every_seconds is not None:
-            every_seconds = check_positive(every_seconds, "every_seconds")
-        yield from self._loop(steps, every, every_seconds, None)
-
-    def _loop(self, steps, every, every_seconds, bar, stop=None):
-        """The training loop as a generator of snapshots (see :meth:`iterate`)."""
-        rec, met = self.config["record_every"], self.config["metric_every"]
-        if not self.history.metric_step:
-            self._record_metrics()
-        end = self.step + steps
-        since, shown, t_last = 0, 0, time.perf_counter()
-        try:
-            while self.step < end:
-                t0 = time.perf_counter()
-                self._train_step()
-                now = time.perf_counter()
-                self._wall += now - t0
-                since += 1
-                shown += 1
-                if self.step % rec == 0:
-                    self._flush()
-                    if bar is not None:
-                        bar.update(shown)
-                        shown = 0
-                if self.step % met == 0:
-                    self._record_metrics()
-                if stop is not None and stop():
-                    return
-                due = (every is not None and since >= every) or (
-                    every_seconds is not None and now - t_last >= every_seconds
-                )
-                if due and self.step < end:
-                    since, t_last = 0, time.perf_counter()
-                    yield self.snapshot()
-        finally:
-            if self._w_g or self._w_d:
-                self._flush()  # the last step is always recorded
-            if bar is not None and shown:
-                bar.update(shown)
-        yield self.snapshot()
-
-    def run(
-        self,
-        steps: int,
-        *,
-        callback: Callable[[Snapshot], object] | None = None,
-        every: int | None = None,
-        every_seconds: float | None = None,
-        progress: bool | None = None,
-    ) -> TrainHistory:
-        """Train ``steps`` more generator steps and return ``self.history``.
-
-        Args:
-            steps: generator steps to add.
-            callback: called as ``callback(snapshot)`` every ``every`` steps and/or
-                ``every_seconds`` seconds (whichever comes first) and once at the end.
-            every, every_seconds: how often to call ``callback`` (default: only at the end).
-            progress: show a tqdm progress bar (default: only when there is no callback).
-
-        A ``KeyboardInterrupt`` (JupyterLab's stop button, or raised by the callback) stops the
-        run after the current step and returns the history so far; calling :meth:`run` again
-        resumes from there.
-
-        Raises:
-            TrainingDiverged: a loss became NaN or infinite (the message names the step and the
-                loss); ``self.history`` keeps everything before that step.
-        """
-        steps = check_nonnegative_int(steps, "steps")
-        if callback is not None and not callable(callback):
-            raise ValueError("callback must be callable or None")
-        if every is not None:
-            every = check_positive_int(every, "every")
-        if every_seconds is not None:
-            every_seconds = check_positive(every_seconds, "every_seconds")
-        if callback is None:
-            every = every_seconds = None
-        show = (callback is None) if progress is None else bool(progress)
-        bar = None
-        if show:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, desc=f"training ({self.config['loss']})", leave=False)
-        try:
-            with _deferred_sigint() as stop:
-                gen = self._loop(steps, every, every_seconds, bar, stop)
-                try:
-                    for snap in gen:
-                        if callback is not None:
-                            callback(snap)
-                except KeyboardInterrupt:
-                    pass
-                finally:
-                    gen.close()  # records the last step
-        finally:
-            if bar is not None:
-                bar.close()
-        return self.history
-
-    def snapshot(self, n: int = 1000) -> Snapshot:
-        """``n`` real and ``n`` generated samples, the history and the current metrics."""
-        n = check_positive_int(n, "n")
-        with torch.no_grad():
-            real = self.data.sample(n, self._view_rng).cpu().numpy()
-        fake = self.sample(n).numpy()
-        if self.dim == 1:
-            real, fake = real.reshape(-1), fake.reshape(-1)
-        return Snapshot(
-            step=self.step,
-            wall_time=self._wall,
-            real=real,
-            fake=fake,
-            history=self.history.as_dict(),
-            metrics=target_metrics(self.data, fake),
-        )
-
-    def sample(self, n: int) -> torch.Tensor:
-        """``n`` generated examples on the CPU, without gradient (``(n, d)``)."""
-        n = check_positive_int(n, "n")
-        with torch.no_grad():
-            return self.sampler.sample(n, self._view_rng).cpu()
-
-    def discriminator_on(self, x) -> np.ndarray:
-        """:math:`D(x)` (probabilities) at numpy points: ``(n,)`` for 1-D, ``(n, d)`` otherwise.
-
-        Returns an ``(n,)`` array.
-        """
-        a = np.asarray(x, dtype=np.float32)
-        if self.dim == 1 and a.ndim == 1:
-            a = a[:, None]
-        if a.ndim != 2 or a.shape[1] != self.dim:
-            want = "(n,)" if self.dim == 1 else f"(n, {self.dim})"
-            raise ValueError(f"x must have shape {want}; got {a.shape}")
-        with torch.no_grad():
-            t = torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
-            return torch.sigmoid(self.discriminator(t)).cpu().numpy().astype(float)
-
-    # -- checkpoints ------------------------------------------------------------------------
-
-    def save(self, path) -> None:
-        """Save everything needed to continue exactly where this trainer stands."""
-        if self._w_g or self._w_d:
-            self._flush()
-        config = dict(self.config, betas=list(self.config["betas"]))
-        state = dict(
-            format="gandemo.Trainer",
-            version=1,
-            config=config,
-            dim=self.dim,
-            data=_data_fingerprint(self.data),
-            device_type=self.device.type,
-            step=self.step,
-            wall=self._wall,
-            generator=self.generator.state_dict(),
-            generator_ema=None if self.generator_ema is None else self.generator_ema.state_dict(),
-            discriminator=self.discriminator.state_dict(),
-            opt_g=self.opt_g.state_dict(),
-            opt_d=self.opt_d.state_dict(),
-            history=self.history.state(),
-            rng=self._rng.get_state(),
-            view_rng=self._view_rng.get_state(),
-            real_buf=self._real_buf,
-            z_buf=self._z_buf,
-            real_pos=self._real_pos,
-            z_pos=self._z_pos,
-        )
-        torch.save(state, path)
-
-    @classmethod
-    def load(cls, path, data, *, device: str | torch.device | None = None) -> Trainer:
-        """A trainer restored from :meth:`save` (on ``device``, default the saved setting).
-
-        Raises:
-            ValueError: the file is not a readable checkpoint, or does not fit ``data`` or the
-                architecture it describes.
-        """
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # corrupt or foreign file: many exception types
-            raise ValueError(f"{path} is not a readable gandemo checkpoint ({exc})") from exc
-        if not isinstance(state, dict) or state.get("format") != "gandemo.Trainer":
-            raise ValueError(f"{path} is not a gandemo Trainer checkpoint")
-        if state.get("version") != 1:
-            raise ValueError(f"{path}: unsupported checkpoint version {state.get('version')!r}")
-        config = dict(state["config"])
-        config["betas"] = tuple(config["betas"])
-        if device is not None:
-            config["device"] = str(device)
-        dim = _data_dim(data)
-        if dim != state["dim"]:
-            raise ValueError(
-                f"data has dimension {dim} but the checkpoint was trained on {state['dim']}-D data"
-            )
-        if _data_fingerprint(data) != state["data"]:
-            raise ValueError(
-                f"data {_data_fingerprint(data)} does not match the checkpoint's {state['data']}"
-            )
-        try:
-            trainer = cls(data, **config)
-        except TypeError as exc:
-            msg = f"{path}: the checkpoint's config does not fit Trainer: {exc}"
-            raise ValueError(msg) from exc
-        try:
-            trainer.generator.load_state_dict(state["generator"])
-            if trainer.generator_ema is not None:
-                trainer.generator_ema.load_state_dict(state["generator_ema"])
-            trainer.discriminator.load_state_dict(state["discriminator"])
-            trainer.opt_g.load_state_dict(state["opt_g"])
-            trainer.opt_d.load_state_dict(state["opt_d"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise ValueError(
-                f"{path}: the saved networks do not match the architecture in its config "
-                f"(width={config['width']}, depth={config['depth']}): {exc}"
-            ) from exc
-        trainer.step = int(state["step"])
-        trainer._wall = float(state["wall"])
-        trainer.history = TrainHistory.from_state(state["history"])
-        if state["device_type"] == trainer.device.type:
-            trainer._rng.set_state(state["rng"])
-            trainer._view_rng.set_state(state["view_rng"])
-            dev = trainer.device
-            trainer._real_buf = None if state["real_buf"] is None else state["real_buf"].to(dev)
-            trainer._z_buf = None if state["z_buf"] is None else state["z_buf"].to(dev)
-            trainer._real_pos, trainer._z_pos = int(state["real_pos"]), int(state["z_pos"])
-        else:
-            warnings.warn(
-                f"checkpoint saved on {state['device_type']}, loaded on {trainer.device.type}: "
-                "the random streams restart (the run continues, not bitwise as before)",
-                stacklevel=2,
-            )
-        return trainer
+def _optimizer(kind: str, param: torch.Tensor, lr: float, betas) -> torch.optim.Optimizer:
+    if kind == "sgd":
+        return torch.optim.SGD([param], lr=lr)
+    return FlatAdam(param, lr, betas)
 
 
 class _deferred_sigint:
     """Within the block, Ctrl-C / JupyterLab's stop button sets a flag instead of raising, so
-    the loop stops between two steps. Outside the main thread it does nothing."""
+    the loop stops between two steps; a second Ctrl-C raises. Outside the main thread it does
+    nothing."""
 
     def __enter__(self):
         self.flag = False
@@ -1237,3 +609,1004 @@ class _deferred_sigint:
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
         return False
+
+
+class _ThreadChooser:
+    """Picks torch's CPU thread count while a run goes on, by measuring.
+
+    On a quiet machine several threads make large batched steps faster; on a busy one (another
+    process on the cores) they wait on each other and a step can take many times longer. Every
+    few seconds the chooser times one record window with each candidate (all threads, one
+    thread) and keeps the faster. The thread count does not change the results (each matrix
+    product is split between threads by output blocks, never inside a sum).
+    """
+
+    PERIOD = 3.0  # seconds between two trials
+
+    def __init__(self, fixed: int | None) -> None:
+        self.saved = torch.get_num_threads()
+        most = max(1, min(self.saved, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else self.saved))
+        self.candidates = [fixed] if fixed else ([most, 1] if most > 1 else [1])
+        self.current = self.candidates[0]
+        self.trial: list[tuple[int, float]] | None = []  # (threads, seconds per step)
+        self.next_trial = 0.0
+        torch.set_num_threads(self.current)
+
+    def window(self, seconds_per_step: float, now: float) -> None:
+        """Report the time per step of the window that just ended (run with ``current``)."""
+        if len(self.candidates) == 1:
+            return
+        if self.trial is not None:
+            self.trial.append((self.current, seconds_per_step))
+            if len(self.trial) < len(self.candidates):
+                self.current = self.candidates[len(self.trial)]
+            else:
+                self.current = min(self.trial, key=lambda t: t[1])[0]
+                self.trial, self.next_trial = None, now + self.PERIOD
+            torch.set_num_threads(self.current)
+        elif now >= self.next_trial:
+            self.trial = []
+            self.current = self.candidates[0]
+            torch.set_num_threads(self.current)
+
+    def restore(self) -> None:
+        torch.set_num_threads(self.saved)
+
+
+def _as_list(value, name: str) -> list | None:
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"{name} must not be an empty list")
+        return list(value)
+    return None
+
+
+def _check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
+    return value
+
+
+def _check_config(c: dict) -> dict:
+    """Check and normalise every setting (ValueError naming the argument)."""
+    out = dict(c)
+    for k in ("latent_dim", "width", "depth", "batch_size", "record_every", "metric_every",
+              "metric_samples"):
+        out[k] = check_positive_int(c[k], k)
+    out["d_steps"] = check_nonnegative_int(c["d_steps"], "d_steps")
+    out["lr_g"], out["lr_d"] = check_positive(c["lr_g"], "lr_g"), check_positive(c["lr_d"], "lr_d")
+    try:
+        betas = tuple(float(b) for b in c["betas"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"betas must be two numbers in [0, 1); got {c['betas']!r}") from exc
+    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"betas must be two numbers in [0, 1); got {c['betas']!r}")
+    out["betas"] = betas
+    _check_choice(c["update"], "update", ("alternating", "simultaneous"))
+    if c["update"] == "simultaneous" and out["d_steps"] != 1:
+        raise ValueError(f"d_steps must be 1 with update='simultaneous'; got {c['d_steps']}")
+    _check_choice(c["g_optimizer"], "g_optimizer", ("adam", "sgd"))
+    _check_choice(c["d_optimizer"], "d_optimizer", ("adam", "sgd"))
+    _check_choice(c["g_output"], "g_output", ("linear", "tanh"))
+    try:
+        slope = float(c["slope"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"slope must be a number in [0, 1); got {c['slope']!r}") from exc
+    if not 0 <= slope < 1:
+        raise ValueError(f"slope must be a number in [0, 1); got {c['slope']!r}")
+    out["slope"] = slope
+    if c["ema"] is not None:
+        try:
+            ema = float(c["ema"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"ema must be None or a decay in (0, 1); got {c['ema']!r}") from exc
+        if not 0 < ema < 1:
+            raise ValueError(f"ema must be None or a decay in (0, 1); got {c['ema']!r}")
+        out["ema"] = ema
+    if c["threads"] != "auto":
+        out["threads"] = check_positive_int(c["threads"], "threads")
+    if not isinstance(c["device"], (str, torch.device)):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda'; got {c['device']!r}")
+    out["device"] = str(c["device"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------------
+
+
+class Trainer:
+    r"""Train one GAN, or :math:`E` GANs side by side, on a target of :mod:`gandemo.data`.
+
+    Args:
+        data: the target, with ``sample(n, generator)`` returning ``(n,)`` (1-D) or ``(n, d)``
+            examples (:mod:`gandemo.data`, :class:`gandemo.digits.Digits`).
+        loss: a name in :data:`LOSSES`, or a list of names (one per model).
+        seed: a seed, or a list of seeds (one per model; a list of the same length as a list
+            ``loss``; a single value is repeated). Model :math:`e` starts from
+            ``Generator(..., seed=seed[e])`` and ``Discriminator(..., seed=seed[e] + 1)`` and
+            draws its minibatches, latent codes and penalty points from its own streams.
+        latent_dim: dimension of :math:`z \sim \mathcal N(0, I)`.
+        width, depth: hidden units per layer and hidden layers of both MLPs.
+        batch_size: examples of each kind per minibatch, :math:`m`.
+        d_steps: discriminator updates per generator update, :math:`k` (0 freezes D).
+        update: ``"alternating"`` or ``"simultaneous"`` (then ``d_steps`` must be 1).
+        lr_g, lr_d: learning rates of the two players (:meth:`set_learning_rates` changes them).
+        betas: Adam's betas, shared by the two players.
+        g_optimizer, d_optimizer: ``"adam"`` or ``"sgd"`` (plain gradient descent, whose step
+            is proportional to the gradient: chapter 4 uses it to show a vanishing gradient).
+        slope: negative slope of the hidden LeakyReLUs (0: ReLU).
+        g_output: the generator's last activation, ``"linear"`` or ``"tanh"`` (images).
+        ema: decay of an exponential moving average of the generator's weights (e.g. 0.99),
+            updated after every generator update and used for samples, snapshots and metrics;
+            None: sample from the trained generator itself.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"`` or ``"cuda"``.
+        record_every: steps per history record.
+        metric_every: steps between two metric records (and one at step 0).
+        metric_samples: generated examples per metric record (fixed latent codes).
+        threads: CPU threads, or ``"auto"``: measured while training, so that a busy machine
+            slows the run by the share of the CPU it takes, not more.
+
+    Same seeds, same device => identical history, however the steps are split between calls,
+    interrupts and checkpoints.
+
+    Example:
+        >>> import gandemo as gd
+        >>> t = gd.Trainer(gd.data.ring(), loss=["hinge", "least-squares"], seed=[0, 0],
+        ...                width=16, batch_size=32, device="cpu")
+        >>> _ = t.run(20, progress=False)
+        >>> t.history.d_loss.shape  # (records, models)
+        (2, 2)
+    """
+
+    CHUNK = 64  # minibatches drawn per call to a sampler
+
+    def __init__(
+        self,
+        data,
+        *,
+        loss: str | Sequence[str] = "non-saturating",
+        seed: int | Sequence[int] = 0,
+        latent_dim: int = 2,
+        width: int = 64,
+        depth: int = 2,
+        batch_size: int = 128,
+        d_steps: int = 1,
+        update: str = "alternating",
+        lr_g: float = 1e-3,
+        lr_d: float = 1e-3,
+        betas: tuple[float, float] = (0.5, 0.999),
+        g_optimizer: str = "adam",
+        d_optimizer: str = "adam",
+        slope: float = 0.2,
+        g_output: str = "linear",
+        ema: float | None = None,
+        device: str | torch.device = "auto",
+        record_every: int = 10,
+        metric_every: int = 200,
+        metric_samples: int = 2500,
+        threads: int | str = "auto",
+        _networks=None,
+    ) -> None:
+        names, seeds = _as_list(loss, "loss"), _as_list(seed, "seed")
+        if names is not None and seeds is not None and len(names) != len(seeds):
+            raise ValueError(
+                f"loss and seed lists must have the same length; got {len(names)} losses and "
+                f"{len(seeds)} seeds"
+            )
+        n = len(names) if names is not None else (len(seeds) if seeds is not None else 1)
+        names = names if names is not None else [loss] * n
+        seeds = seeds if seeds is not None else [seed] * n
+        for s in seeds:
+            if check_nonnegative_int(s, "seed") >= _MAX_SEED:
+                raise ValueError(f"seed must be smaller than 2**62; got {s!r}")
+        self.losses = ModelLosses(names)
+        seeds = [int(s) for s in seeds]
+        self.models = list(zip(names, seeds, strict=True))
+        self.n_models = e = n
+        self.config = _check_config(
+            dict(
+                loss=names[0] if e == 1 else list(names),
+                seed=seeds[0] if e == 1 else list(seeds),
+                latent_dim=latent_dim,
+                width=width,
+                depth=depth,
+                batch_size=batch_size,
+                d_steps=d_steps,
+                update=update,
+                lr_g=lr_g,
+                lr_d=lr_d,
+                betas=betas,
+                g_optimizer=g_optimizer,
+                d_optimizer=d_optimizer,
+                slope=slope,
+                g_output=g_output,
+                ema=ema,
+                device=device,
+                record_every=record_every,
+                metric_every=metric_every,
+                metric_samples=metric_samples,
+                threads=threads,
+            )
+        )
+        c = self.config
+        self.device = resolve_device(device)
+        self.data = data
+        self.dim = _data_dim(data)
+        if _networks is None:
+            gens = [
+                Generator(c["latent_dim"], self.dim, c["width"], c["depth"], seed=s,
+                          output=c["g_output"], slope=c["slope"])
+                for s in seeds
+            ]
+            discs = [
+                Discriminator(self.dim, c["width"], c["depth"], seed=s + 1, slope=c["slope"])
+                for s in seeds
+            ]
+        else:
+            gens, discs = _networks
+        #: the generators, one :class:`gandemo.models.MLPStack` (``(E, n, latent) -> (E, n, dim)``)
+        self.G = MLPStack(gens).to(self.device)
+        #: the discriminators' logits, one :class:`gandemo.models.MLPStack`
+        self.D = MLPStack(discs).to(self.device)
+        if self.G.in_dim != c["latent_dim"] or self.G.out_dim != self.dim or self.D.in_dim != self.dim:
+            raise ValueError("the networks do not fit the latent size and the data's dimension")
+        #: the moving average of the generators' weights (``ema`` given), else None
+        self.ema_flat = self.G.flat.detach().clone() if c["ema"] is not None else None
+        self.opt_g = _optimizer(c["g_optimizer"], self.G.flat, c["lr_g"], c["betas"])
+        self.opt_d = _optimizer(c["d_optimizer"], self.D.flat, c["lr_d"], c["betas"])
+        self.step = 0
+        self.history = History(self.models)
+        #: models stopped after a non-finite loss, gradient or weight: index -> step
+        self.diverged: dict[int, int] = {}
+        self.should_stop = False
+        self.interrupted = False
+        self._mask: torch.Tensor | None = None
+        dev = self.device
+        self._data_rngs = [torch_generator(_stream_seed(s, 0), dev) for s in seeds]
+        self._z_rngs = [torch_generator(_stream_seed(s, 1), dev) for s in seeds]
+        self._u_rngs = [torch_generator(_stream_seed(s, 2), dev) for s in seeds]
+        self._view_rngs = [torch_generator(_stream_seed(s, 3), dev) for s in seeds]
+        self._z_eval = torch.stack(
+            [
+                torch.randn(c["metric_samples"], c["latent_dim"],
+                            generator=torch_generator(_stream_seed(s, 4), dev), device=dev)
+                for s in seeds
+            ]
+        )
+        self._real_buf: torch.Tensor | None = None  # (E, CHUNK * m, dim)
+        self._z_buf: torch.Tensor | None = None  # (E, CHUNK * m, latent_dim)
+        self._real_pos = self._z_pos = 0
+        self._wall = 0.0
+        self._window: list[tuple[int, str, tuple[torch.Tensor, ...]]] = []
+
+    @classmethod
+    def from_networks(cls, data, generator, discriminator, **config) -> Trainer:
+        """A trainer that starts from given networks (copied), e.g. a discriminator pre-trained
+        against a frozen generator (chapters 4 and 5).
+
+        ``generator`` and ``discriminator`` are :class:`gandemo.models.Generator` and
+        :class:`gandemo.models.Discriminator` (or lists of them, one per model) with hidden
+        layers of one width; ``latent_dim``, ``width``, ``depth``, ``slope`` and ``g_output``
+        are read from them. The other keyword arguments are those of :class:`Trainer`.
+        """
+        gens = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+        discs = list(discriminator) if isinstance(discriminator, (list, tuple)) else [discriminator]
+        if len(gens) != len(discs):
+            raise ValueError("generator and discriminator lists must have the same length")
+        g_lin, g_slope, g_tanh = _mlp_layers(gens[0], "generator")
+        d_lin, d_slope, d_tanh = _mlp_layers(discs[0], "discriminator")
+        widths = {lin.out_features for lin in g_lin[:-1]} | {lin.out_features for lin in d_lin[:-1]}
+        if len(widths) != 1 or len(g_lin) != len(d_lin) or g_slope != d_slope or d_tanh:
+            raise ValueError(
+                "generator and discriminator must have the same hidden width, depth and slope, "
+                "and the discriminator no final activation"
+            )
+        for k in ("latent_dim", "width", "depth", "slope", "g_output"):
+            if k in config:
+                raise ValueError(f"{k} is read from the networks; do not pass it")
+        if len(gens) > 1:
+            config.setdefault("seed", list(range(len(gens))))
+        return cls(
+            data,
+            latent_dim=g_lin[0].in_features,
+            width=widths.pop(),
+            depth=len(g_lin) - 1,
+            slope=g_slope,
+            g_output="tanh" if g_tanh else "linear",
+            _networks=(gens, discs),
+            **config,
+        )
+
+    # -- networks as modules --------------------------------------------------------------
+
+    def _check_model(self, model) -> int:
+        if isinstance(model, bool) or not isinstance(model, (int, np.integer)):
+            raise ValueError(f"model must be an index in [0, {self.n_models}); got {model!r}")
+        if not 0 <= model < self.n_models:
+            raise ValueError(f"model must be an index in [0, {self.n_models}); got {model!r}")
+        return int(model)
+
+    def generator(self, model: int = 0, *, ema: bool = True) -> Generator:
+        """A copy of model ``model``'s generator as a :class:`gandemo.models.Generator` on the
+        CPU (its moving average when the trainer keeps one, unless ``ema=False``)."""
+        e = self._check_model(model)
+        c = self.config
+        g = Generator(c["latent_dim"], self.dim, c["width"], c["depth"], seed=0,
+                      output=c["g_output"], slope=c["slope"])
+        flat = self.ema_flat if (ema and self.ema_flat is not None) else self.G.flat
+        g.net = self.G.net(e, flat.detach().cpu())
+        return g
+
+    def discriminator(self, model: int = 0) -> Discriminator:
+        """A copy of model ``model``'s discriminator (logits) on the CPU."""
+        e = self._check_model(model)
+        c = self.config
+        d = Discriminator(self.dim, c["width"], c["depth"], seed=0, slope=c["slope"])
+        d.net = self.D.net(e, self.D.flat.detach().cpu())
+        return d
+
+    @property
+    def sampling_weights(self) -> torch.Tensor:
+        """The generators' weights that samples and metrics use (the moving average if any)."""
+        return self.G.flat if self.ema_flat is None else self.ema_flat
+
+    # -- minibatches ----------------------------------------------------------------------
+
+    def _real_batch(self) -> torch.Tensor:
+        m = self.config["batch_size"]
+        if self._real_buf is None or self._real_pos + m > self._real_buf.shape[1]:
+            rows = []
+            for rng in self._data_rngs:
+                x = self.data.sample(self.CHUNK * m, rng).to(self.device)
+                rows.append(x.reshape(-1, self.dim).float())
+            self._real_buf = torch.stack(rows)
+            self._real_pos = 0
+        x = self._real_buf[:, self._real_pos : self._real_pos + m]
+        self._real_pos += m
+        return x
+
+    def _z_batch(self) -> torch.Tensor:
+        m, k = self.config["batch_size"], self.config["latent_dim"]
+        if self._z_buf is None or self._z_pos + m > self._z_buf.shape[1]:
+            self._z_buf = torch.stack(
+                [torch.randn(self.CHUNK * m, k, generator=r, device=self.device) for r in self._z_rngs]
+            )
+            self._z_pos = 0
+        z = self._z_buf[:, self._z_pos : self._z_pos + m]
+        self._z_pos += m
+        return z
+
+    def _u_batch(self) -> torch.Tensor | None:
+        if not self.losses.penalized:
+            return None
+        m = self.config["batch_size"]
+        return torch.stack(
+            [torch.rand(m, 1, generator=r, device=self.device) for r in self._u_rngs]
+        )
+
+    # -- one step -------------------------------------------------------------------------
+
+    def _d_update(self, step: int) -> None:
+        d_loss, logits = discriminator_update(
+            self.G, self.D, self.opt_d, self.losses, self._real_batch(), self._z_batch(),
+            self._u_batch(), self._mask,
+        )
+        norm = torch.linalg.vector_norm(self.D.flat.grad, dim=1)
+        self._window.append((step, "d", (d_loss, logits, norm)))
+
+    def _g_update(self, step: int) -> None:
+        g_loss, fake_logits = generator_update(
+            self.G, self.D, self.opt_g, self.losses, self._z_batch(), self._mask
+        )
+        norm = torch.linalg.vector_norm(self.G.flat.grad, dim=1)
+        self._update_ema()
+        self._window.append((step, "g", (g_loss, fake_logits, norm)))
+
+    def _both_update(self, step: int) -> None:
+        d_loss, g_loss, logits = simultaneous_update(
+            self.G, self.D, self.opt_g, self.opt_d, self.losses, self._real_batch(),
+            self._z_batch(), self._u_batch(), self._mask,
+        )
+        d_norm = torch.linalg.vector_norm(self.D.flat.grad, dim=1)
+        g_norm = torch.linalg.vector_norm(self.G.flat.grad, dim=1)
+        self._update_ema()
+        self._window.append((step, "d", (d_loss, logits, d_norm)))
+        self._window.append((step, "g", (g_loss, None, g_norm)))
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema_flat is not None:
+            self.ema_flat.lerp_(self.G.flat, 1.0 - self.config["ema"])
+
+    def _train_step(self) -> None:
+        """One generator step (and its discriminator updates), without waiting for the device."""
+        step = self.step + 1
+        if self.config["update"] == "simultaneous":
+            self._both_update(step)
+        else:
+            for _ in range(self.config["d_steps"]):
+                self._d_update(step)
+            self._g_update(step)
+        self.step = step
+
+    # -- records --------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Read the window back in one transfer, check it, append one record per model.
+
+        A window that ends between two record steps (the end of a :meth:`run`) gives a
+        provisional record, replaced by the complete one at the next record step: a run split
+        into several calls records what one uninterrupted run records.
+        """
+        h = self.history
+        if h._provisional:
+            h._pop()
+        if not self._window:
+            return
+        window = self._window
+        complete = self.step % self.config["record_every"] == 0
+        if complete:
+            self._window = []
+        e = self.n_models
+        m = self.config["batch_size"]
+        parts, layout = [], []
+        for step, kind, (loss, logits, norm) in window:
+            p = torch.sigmoid(logits) if logits is not None else None
+            if kind == "d":
+                stats = [loss, p[:, :m].mean(1), p[:, m:].mean(1), norm]
+            else:
+                fake = p.mean(1) if p is not None else torch.full_like(loss, math.nan)
+                stats = [loss, fake, norm]
+            parts.append(torch.stack(stats).float())
+            layout.append((step, kind))
+        finite_w = torch.stack(
+            [torch.isfinite(self.G.flat).all(1), torch.isfinite(self.D.flat).all(1)]
+        ).float()
+        flat = torch.cat([p.reshape(-1) for p in parts] + [finite_w.reshape(-1)]).cpu().numpy()
+        flat = flat.astype(float)
+        # unpack: per update the rows above, each (E,)
+        d_rows, g_rows, pos = [], [], 0
+        for step, kind in layout:
+            k = 4 if kind == "d" else 3
+            block = flat[pos : pos + k * e].reshape(k, e)
+            pos += k * e
+            (d_rows if kind == "d" else g_rows).append((step, block))
+        weights_ok = flat[pos:].reshape(2, e).min(0) > 0
+        last = self.step
+        # the first bad step of each model: a non-finite loss or gradient, else bad weights
+        first_bad: dict[int, tuple[int, str]] = {}
+        for rows, who in ((d_rows, "discriminator"), (g_rows, "generator")):
+            for step, block in rows:
+                bad = ~np.isfinite(block[0]) | ~np.isfinite(block[-1])
+                for i in np.flatnonzero(bad):
+                    if i not in self.diverged and (i not in first_bad or step < first_bad[i][0]):
+                        what = "loss" if not np.isfinite(block[0][i]) else "gradient"
+                        first_bad[int(i)] = (step, f"{who} {what}")
+        for i in np.flatnonzero(~weights_ok):
+            if int(i) not in self.diverged and int(i) not in first_bad:
+                first_bad[int(i)] = (last, "weights")
+
+        def mean_of(rows, row, keep):
+            vals = [b[row] for s, b in rows if s <= keep]
+            return np.mean(vals, axis=0) if vals else np.full(e, math.nan)
+
+        keep = last
+        if e == 1 and first_bad:
+            keep = first_bad[0][0] - 1  # the record keeps only the steps before the bad one
+        d_fake = mean_of(d_rows, 2, keep)
+        if not d_rows:
+            d_fake = mean_of(g_rows, 1, keep)
+        rec = dict(
+            d_loss=mean_of(d_rows, 0, keep),
+            g_loss=mean_of(g_rows, 0, keep),
+            d_real=mean_of(d_rows, 1, keep),
+            d_fake=d_fake,
+            g_grad_norm=mean_of(g_rows, 2, keep),
+            d_grad_norm=mean_of(d_rows, 3, keep),
+        )
+        for i in list(first_bad) + list(self.diverged):
+            for v in rec.values():
+                v[i] = math.nan
+        if e == 1 and first_bad:
+            step, what = first_bad[0]
+            if any(s <= keep for s, _ in layout):
+                self.history._append(keep, self._wall, rec)
+            self.diverged[0] = step
+            c = self.config
+            raise TrainingDiverged(
+                f"the {what} of the {c['loss']} GAN became NaN or infinite at step {step} "
+                f"(lr_g={c['lr_g']}, lr_d={c['lr_d']}); the history keeps the steps before it; "
+                f"lower the learning rates and start again"
+            )
+        self.history._append(last, self._wall, rec)
+        self.history._provisional = not complete
+        for i, (step, _) in first_bad.items():
+            self._stop_model(i, step)
+
+    def _stop_model(self, e: int, step: int) -> None:
+        """Freeze model ``e``: zero weights and optimiser state, no more updates."""
+        self.diverged.setdefault(e, step)
+        if self._mask is None:
+            self._mask = torch.ones(self.n_models, device=self.device)
+        self._mask[e] = 0.0
+        with torch.no_grad():
+            for opt, flat in ((self.opt_g, self.G.flat), (self.opt_d, self.D.flat)):
+                flat[e] = 0.0
+                for v in opt.state.get(flat, {}).values():
+                    if torch.is_tensor(v) and v.shape == flat.shape:
+                        v[e] = 0.0
+            if self.ema_flat is not None:
+                self.ema_flat[e] = 0.0
+
+    def _generate(self, z: torch.Tensor, weights: torch.Tensor | None = None) -> np.ndarray:
+        with torch.no_grad():
+            x = self.G(z.to(self.device), self.sampling_weights if weights is None else weights)
+        return x.cpu().numpy()
+
+    def _record_metrics(self) -> None:
+        self.history._append_metrics(self.step, self._metrics_now())
+
+    def _metrics_now(self) -> dict[str, np.ndarray]:
+        fake = self._generate(self._z_eval)
+        rows: dict[str, list[float]] = {}
+        for e in range(self.n_models):
+            values = target_metrics(self.data, fake[e, :, 0] if self.dim == 1 else fake[e])
+            if e in self.diverged:
+                values = {k: (0 if k in ("modes", "classes") else math.nan) for k in values}
+            for k, v in values.items():
+                rows.setdefault(k, []).append(float(v))
+        return {k: np.asarray(v) for k, v in rows.items()}
+
+    # -- public API -------------------------------------------------------------------------
+
+    def set_learning_rates(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
+        """Change the learning rates from the next update on, keeping the optimisers' state
+        (a schedule in two lines: train fast, then settle with smaller rates)."""
+        for lr, opt, name in ((lr_g, self.opt_g, "lr_g"), (lr_d, self.opt_d, "lr_d")):
+            if lr is not None:
+                lr = check_positive(lr, name)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                self.config[name] = lr
+
+    def step_d(self) -> None:
+        """Exactly one discriminator update (recorded with the next generator step)."""
+        t = time.perf_counter()
+        self._d_update(self.step + 1)
+        self._wall += time.perf_counter() - t
+
+    def step_g(self) -> None:
+        """Exactly one generator update; then one history record (and metrics when due)."""
+        t = time.perf_counter()
+        if not len(self.history._metric_step):
+            self._record_metrics()
+        self._g_update(self.step + 1)
+        self.step += 1
+        self._wall += time.perf_counter() - t
+        self._flush()
+        if self.step % self.config["metric_every"] == 0:
+            self._record_metrics()
+
+    def run(
+        self,
+        steps: int,
+        *,
+        callbacks: Sequence[Callback] = (),
+        callback: Callable | None = None,
+        every: int | None = None,
+        every_seconds: float | None = None,
+        progress: bool | None = None,
+    ) -> History:
+        """Train every model ``steps`` more steps and return :attr:`history`.
+
+        Args:
+            steps: generator steps to add.
+            callbacks: :class:`Callback` objects.
+            callback, every, every_seconds: a plain function, called as ``callback(trainer)``
+                at the start, every ``every`` steps and/or ``every_seconds`` seconds and at the
+                end (:class:`Every`).
+            progress: show a progress bar (default: only without callbacks).
+
+        A ``KeyboardInterrupt`` (Ctrl-C, JupyterLab's stop button) or ``should_stop`` set by a
+        callback stops the run after the current step, with ``interrupted`` set and the history
+        kept; calling :meth:`run` again resumes exactly where it stopped.
+
+        Raises:
+            TrainingDiverged: the single model diverged (the message names the step); the
+                history keeps everything before it. With many models, the diverged ones stop
+                alone and are listed in :attr:`diverged`.
+        """
+        steps = check_nonnegative_int(steps, "steps")
+        cbs = list(callbacks)
+        for cb in cbs:
+            if not isinstance(cb, Callback):
+                raise ValueError(f"callbacks must be gandemo.training.Callback objects; got {cb!r}")
+        if callback is not None:
+            cbs.append(Every(callback, every, every_seconds))
+        if (not cbs) if progress is None else bool(progress):
+            desc = f"training ({self.config['loss']})" if self.n_models == 1 else (
+                f"training {self.n_models} models")
+            cbs.append(ProgressBar(steps, desc))
+        if self.n_models == 1 and self.diverged:
+            raise TrainingDiverged(
+                f"this model diverged at step {self.diverged[0]}; build a new Trainer"
+            )
+        self.should_stop = self.interrupted = False
+        threads = _ThreadChooser(
+            self.config["threads"] if self.config["threads"] != "auto" else None
+        ) if self.device.type == "cpu" else None
+        rec, met = self.config["record_every"], self.config["metric_every"]
+        end = self.step + steps
+        try:
+            with _deferred_sigint() as sigint:
+                if not len(self.history._metric_step):
+                    self._record_metrics()
+                for cb in cbs:
+                    cb.on_start(self)
+                due_steps = {id(cb): self.step for cb in cbs}
+                due_time = {id(cb): time.perf_counter() for cb in cbs}
+                t_window, n_window = 0.0, 0
+                try:
+                    while self.step < end:
+                        t0 = time.perf_counter()
+                        self._train_step()
+                        if self.step % rec == 0:
+                            self._flush()
+                        now = time.perf_counter()
+                        self._wall += now - t0
+                        t_window += now - t0
+                        n_window += 1
+                        if self.step % rec == 0 and threads is not None:
+                            threads.window(t_window / n_window, now)
+                            t_window, n_window = 0.0, 0
+                        if self.step % met == 0:
+                            self._record_metrics()
+                        if self.step < end:
+                            for cb in cbs:
+                                k = id(cb)
+                                if (cb.every is not None and self.step - due_steps[k] >= cb.every) or (
+                                    cb.every_seconds is not None and now - due_time[k] >= cb.every_seconds
+                                ):
+                                    due_steps[k], due_time[k] = self.step, time.perf_counter()
+                                    cb.on_progress(self)
+                        if sigint() or self.should_stop:
+                            self.interrupted = True
+                            break
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                finally:
+                    self._flush()  # the last step is always recorded
+        finally:
+            if threads is not None:
+                threads.restore()
+            for cb in cbs:
+                cb.on_end(self)
+        return self.history
+
+    def final_metrics(self) -> dict[str, np.ndarray]:
+        """The metrics of every model now, ``(E,)`` arrays (from the history when a metric
+        record was made at this step; measured, not recorded, otherwise)."""
+        h = self.history
+        if len(h._metric_step) and h._metric_step[-1] == self.step:
+            return {k: v[-1] for k, v in h._metrics.items()}
+        return self._metrics_now()
+
+    def sample(self, n: int, *, model: int = 0, seed: int | None = None) -> torch.Tensor:
+        """``n`` examples of model ``model``, ``(n, dim)`` on the CPU, without gradient.
+
+        The same ``seed`` gives the same latent codes (for every model); ``seed=None`` draws
+        them from the model's own viewing stream. Sampling never touches the training stream.
+        """
+        n = check_positive_int(n, "n")
+        e = self._check_model(model)
+        k = self.config["latent_dim"]
+        if seed is None:
+            z = torch.randn(n, k, generator=self._view_rngs[e], device=self.device)
+        else:
+            seed = check_nonnegative_int(seed, "seed")
+            z = torch.randn(n, k, generator=torch.Generator().manual_seed(seed))
+        rows = self.sampling_weights[e : e + 1]
+        return torch.from_numpy(self._generate(z.unsqueeze(0), rows)[0])
+
+    def samples(self, n: int, *, seed: int = 0) -> np.ndarray:
+        """``n`` examples of every model from the same seeded latent codes, ``(E, n, dim)``."""
+        n = check_positive_int(n, "n")
+        g = torch.Generator().manual_seed(check_nonnegative_int(seed, "seed"))
+        z = torch.randn(n, self.config["latent_dim"], generator=g)
+        return self._generate(z.expand(self.n_models, -1, -1))
+
+    def logits(self, x, *, model: int | None = None) -> np.ndarray:
+        """The discriminators' logits :math:`a(x)` at numpy points ``x`` (``(n,)`` for 1-D,
+        ``(n, dim)``): an ``(n,)`` array for one ``model``, ``(E, n)`` for all (None)."""
+        a = np.asarray(x, dtype=np.float32)
+        if self.dim == 1 and a.ndim == 1:
+            a = a[:, None]
+        if a.ndim != 2 or a.shape[1] != self.dim:
+            want = "(n,)" if self.dim == 1 else f"(n, {self.dim})"
+            raise ValueError(f"x must have shape {want}; got {a.shape}")
+        t = torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+        with torch.no_grad():
+            if model is None:
+                out = self.D(t.expand(self.n_models, -1, -1))[..., 0]
+            else:
+                e = self._check_model(model)
+                out = self.D(t.unsqueeze(0), self.D.flat[e : e + 1])[0, :, 0]
+        return out.cpu().numpy().astype(float)
+
+    def discriminator_on(self, x, *, model: int = 0) -> np.ndarray:
+        """:math:`D(x) = \\sigma(a(x))` of model ``model`` at numpy points, an ``(n,)`` array."""
+        a = self.logits(x, model=model)
+        return 1.0 / (1.0 + np.exp(-np.clip(a, -60, 60)))
+
+    def snapshot(self, n: int = 1000, *, model: int = 0) -> Snapshot:
+        """``n`` real and generated examples of model ``model``, its history and metrics."""
+        n = check_positive_int(n, "n")
+        e = self._check_model(model)
+        with torch.no_grad():
+            real = self.data.sample(n, self._view_rngs[e]).cpu().numpy()
+        fake = self.sample(n, model=e).numpy()
+        if self.dim == 1:
+            real, fake = real.reshape(-1), fake.reshape(-1)
+        return Snapshot(
+            step=self.step,
+            wall_time=self._wall,
+            real=real,
+            fake=fake,
+            history=self.history.model(e).as_dict(),
+            metrics=target_metrics(self.data, fake),
+        )
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Save everything needed to continue exactly where this trainer stands.
+
+        The file is written next to ``path`` under a temporary name and renamed over it only
+        once complete, so a save that fails halfway (a full disk, a killed process) leaves the
+        previous checkpoint as it was.
+
+        Raises:
+            ValueError: ``path`` cannot be written (a missing folder, a folder, no permission).
+        """
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise ValueError(f"checkpoint path {path!r} is a folder")
+        if not os.path.isdir(folder):
+            raise ValueError(f"checkpoint path {path!r}: folder {folder!r} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise ValueError(f"checkpoint path {path!r}: folder {folder!r} is not writable")
+        self._flush()
+        c = self.config
+        config = dict(c, betas=list(c["betas"]))
+        state = dict(
+            format="gandemo.Trainer",
+            version=2,
+            config=config,
+            models=[list(mdl) for mdl in self.models],
+            dim=self.dim,
+            data=_data_fingerprint(self.data),
+            device_type=self.device.type,
+            step=self.step,
+            wall=self._wall,
+            generator=self.G.flat.detach(),
+            discriminator=self.D.flat.detach(),
+            generator_ema=self.ema_flat,
+            opt_g=self.opt_g.state_dict(),
+            opt_d=self.opt_d.state_dict(),
+            history=self.history.state(),
+            diverged={int(k): int(v) for k, v in self.diverged.items()},
+            rngs=[[r.get_state() for r in rs] for rs in
+                  (self._data_rngs, self._z_rngs, self._u_rngs, self._view_rngs)],
+            real_buf=self._real_buf,
+            z_buf=self._z_buf,
+            real_pos=self._real_pos,
+            z_pos=self._z_pos,
+            window=[[step, kind, *tensors] for step, kind, tensors in self._window],
+        )
+        fd, tmp = tempfile.mkstemp(prefix=".gandemo-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
+                raise OSError(
+                    exc.errno, f"could not write checkpoint {path!r} ({exc.strerror}); the "
+                    f"previous file, if any, is unchanged"
+                ) from exc
+            raise
+
+    @classmethod
+    def load(cls, path, data, *, device: str | torch.device | None = None) -> Trainer:
+        """A trainer restored from :meth:`save` (on ``device``, default the saved setting).
+
+        Everything read is checked against the configuration it describes; any mismatch, a
+        truncated or foreign file, is a ValueError that names the problem.
+        """
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise ValueError(f"checkpoint {path!r} does not exist or is not a file")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # corrupt or foreign file: many exception types
+            raise ValueError(f"{path} is not a readable gandemo checkpoint ({exc})") from exc
+        if not isinstance(state, dict) or state.get("format") != "gandemo.Trainer":
+            raise ValueError(f"{path} is not a gandemo Trainer checkpoint")
+        if state.get("version") != 2:
+            raise ValueError(f"{path}: unsupported checkpoint version {state.get('version')!r}")
+        try:
+            return cls._from_state(state, data, device)
+        except TrainingDiverged:
+            raise
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+        except (KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+            raise ValueError(f"{path}: the checkpoint is incomplete or inconsistent ({exc!r})") from exc
+
+    @classmethod
+    def _from_state(cls, state: dict, data, device) -> Trainer:
+        config = dict(state["config"])
+        if not isinstance(config.get("betas"), list):
+            raise ValueError("config has no betas")
+        config["betas"] = tuple(config["betas"])
+        if device is not None:
+            config["device"] = str(device)
+        known = set(cls.__init__.__code__.co_varnames[2 : cls.__init__.__code__.co_argcount
+                                                     + cls.__init__.__code__.co_kwonlyargcount])
+        unknown = set(config) - known - {"_networks"}
+        if unknown or "_networks" in config:
+            raise ValueError(f"unknown settings in the config: {sorted(unknown)}")
+        dim = _data_dim(data)
+        if dim != state["dim"]:
+            raise ValueError(f"data has dimension {dim} but the checkpoint was trained on "
+                             f"{state['dim']}-D data")
+        if _data_fingerprint(data) != state["data"]:
+            raise ValueError(f"data {_data_fingerprint(data)} does not match the checkpoint's "
+                             f"{state['data']}")
+        t = cls(data, **config)
+        if [list(mdl) for mdl in t.models] != [list(mdl) for mdl in state["models"]]:
+            raise ValueError("the models do not match the config")
+        e = t.n_models
+
+        def tensor(value, shape, what, dtype=torch.float32):
+            if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(shape):
+                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                raise ValueError(f"{what} has shape {got}, expected {tuple(shape)}")
+            if value.dtype != dtype:
+                raise ValueError(f"{what} has dtype {value.dtype}, expected {dtype}")
+            return value.to(t.device)
+
+        with torch.no_grad():
+            t.G.flat.copy_(tensor(state["generator"], t.G.flat.shape, "the generator weights"))
+            t.D.flat.copy_(tensor(state["discriminator"], t.D.flat.shape, "the discriminator weights"))
+            if (state["generator_ema"] is None) != (t.ema_flat is None):
+                raise ValueError("the moving average does not match the config's ema")
+            if t.ema_flat is not None:
+                t.ema_flat.copy_(tensor(state["generator_ema"], t.ema_flat.shape, "the moving average"))
+        for name, opt, flat in (("opt_g", t.opt_g, t.G.flat), ("opt_d", t.opt_d, t.D.flat)):
+            _check_optimizer_state(state[name], opt, flat, name)
+            opt.load_state_dict(state[name])
+        step = state["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"step must be a non-negative integer; got {step!r}")
+        t.step = step
+        t._wall = float(state["wall"])
+        t.history = History.from_state(state["history"], e)
+        if len(t.history) and (t.history._step[-1] != step or sorted(t.history._step) != t.history._step):
+            raise ValueError("the history does not end at the checkpoint's step")
+        if any(s > step for s in t.history._metric_step):
+            raise ValueError("the metric records go past the checkpoint's step")
+        window = []
+        m = t.config["batch_size"]
+        for entry in state["window"]:
+            if not isinstance(entry, list) or len(entry) != 5 or entry[1] not in ("d", "g"):
+                raise ValueError("the pending record window is malformed")
+            w_step, kind, w_loss, w_logits, w_norm = entry
+            if not isinstance(w_step, int) or not step - t.config["record_every"] < w_step <= step:
+                raise ValueError("the pending record window does not end at the step")
+            w_loss = tensor(w_loss, (e,), "a pending loss")
+            w_norm = tensor(w_norm, (e,), "a pending gradient norm")
+            if kind == "d" or w_logits is not None:
+                width = 2 * m if kind == "d" else m
+                w_logits = tensor(w_logits, (e, width), "pending logits")
+            window.append((w_step, kind, (w_loss, w_logits, w_norm)))
+        if bool(window) != t.history._provisional:
+            raise ValueError("the pending record window does not match the history")
+        t._window = window
+        diverged = {int(k): int(v) for k, v in state["diverged"].items()}
+        if any(not 0 <= k < e for k in diverged):
+            raise ValueError("diverged names a model that does not exist")
+        for k, v in diverged.items():
+            t._stop_model(k, v)
+        if state["device_type"] == t.device.type:
+            rngs = state["rngs"]
+            if len(rngs) != 4 or any(len(rs) != e for rs in rngs):
+                raise ValueError("the random streams do not match the models")
+            for saved, live in zip(rngs, (t._data_rngs, t._z_rngs, t._u_rngs, t._view_rngs),
+                                   strict=True):
+                for s, r in zip(saved, live, strict=True):
+                    if not isinstance(s, torch.Tensor) or s.dtype != torch.uint8:
+                        raise ValueError("a random stream state is not a byte tensor")
+                    r.set_state(s)
+            m, k = t.config["batch_size"], t.config["latent_dim"]
+            for key, pos_key, width in (("real_buf", "real_pos", dim), ("z_buf", "z_pos", k)):
+                buf, pos = state[key], state[pos_key]
+                if buf is not None:
+                    buf = tensor(buf, (e, cls.CHUNK * m, width), key)
+                if isinstance(pos, bool) or not isinstance(pos, int) or not 0 <= pos <= cls.CHUNK * m:
+                    raise ValueError(f"{pos_key} out of range: {pos!r}")
+                setattr(t, "_" + key, buf)
+                setattr(t, "_" + pos_key, pos)
+        else:
+            t._real_buf = t._z_buf = None
+            warnings.warn(
+                f"checkpoint saved on {state['device_type']}, loaded on {t.device.type}: the "
+                "random streams restart (the run continues, not bitwise as before)",
+                stacklevel=3,
+            )
+        return t
+
+
+def _check_optimizer_state(sd, opt: torch.optim.Optimizer, flat: torch.Tensor, name: str) -> None:
+    """A ValueError unless ``sd`` is a state of ``opt``'s kind for the parameter ``flat``."""
+    if not isinstance(sd, dict) or set(sd) != {"state", "param_groups"}:
+        raise ValueError(f"{name} is not an optimiser state")
+    groups = sd["param_groups"]
+    if not isinstance(groups, list) or len(groups) != 1 or groups[0].get("params") != [0]:
+        raise ValueError(f"{name} does not describe one parameter group of one tensor")
+    expected = set(opt.param_groups[0]) - {"params"}
+    if set(groups[0]) - {"params"} != expected:
+        raise ValueError(f"{name} belongs to another optimiser than the config's")
+    lr = groups[0].get("lr")
+    if not isinstance(lr, float) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"{name} has a bad learning rate {lr!r}")
+    state = sd["state"]
+    if not isinstance(state, dict) or set(state) - {0}:
+        raise ValueError(f"{name} has state for parameters that do not exist")
+    for key, value in state.get(0, {}).items():
+        if key == "step":
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                raise ValueError(f"{name}: step is not a one-element tensor")
+        elif key in ("exp_avg", "exp_avg_sq", "momentum_buffer"):
+            if not isinstance(value, torch.Tensor) or value.shape != flat.shape:
+                got = tuple(value.shape) if isinstance(value, torch.Tensor) else value
+                raise ValueError(
+                    f"{name}: {key} has shape {got}, but the parameter has {tuple(flat.shape)}"
+                )
+            if value.dtype != flat.dtype:
+                raise ValueError(f"{name}: {key} has dtype {value.dtype}")
+        else:
+            raise ValueError(f"{name}: unexpected state {key!r}")
+
+
+def summarize(trainer: Trainer) -> list[dict]:
+    """Mean and standard deviation over seeds of the final metrics, one row per loss.
+
+    Returns:
+        Rows ``{"loss", "runs", "diverged", <metric>: (mean, std), ...}`` in the order the
+        losses first appear; the standard deviation is the sample one (``ddof=1``; 0 for a
+        single run). A metric that is NaN for some runs (the reverse KL of a model without any
+        high-quality sample) is averaged over the others, and ``<metric>_runs`` says how many.
+    """
+    final = trainer.final_metrics()
+    rows = []
+    for name, idx in trainer.history.by_loss().items():
+        row = {"loss": name, "runs": len(idx), "diverged": sum(i in trainer.diverged for i in idx)}
+        for key, values in final.items():
+            v = values[idx]
+            v = v[np.isfinite(v)]
+            if len(v) < len(idx):
+                row[f"{key}_runs"] = len(v)
+            mean = float(np.mean(v)) if len(v) else math.nan
+            row[key] = (mean, float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+        rows.append(row)
+    return rows

@@ -19,7 +19,7 @@ BOARD = dict(width=16, depth=1, batch_size=32, metric_every=20, metric_samples=2
 
 @pytest.mark.parametrize("target", [gd.data.ring(), gd.data.Gaussian1D(1.0, 0.5)])
 def test_training_figure_draws_snapshots_in_place(target):
-    trainer = gd.training.Trainer(target, seed=0, **SMALL)
+    trainer = gd.Trainer(target, seed=0, **SMALL)
     fig = gd.plots_train.TrainingFigure(target, "non-saturating")
     trainer.run(40, progress=False)
     snap = trainer.snapshot(200)
@@ -37,7 +37,7 @@ def test_training_figure_draws_snapshots_in_place(target):
 def test_record_and_players_make_one_frame_per_recorded_moment():
     ring = gd.data.ring()
     runs = {
-        loss: gd.plots_train.record(gd.training.Trainer(ring, loss=loss, seed=1, **SMALL), 40, 4)
+        loss: gd.plots_train.record(gd.Trainer(ring, loss=loss, seed=1, **SMALL), 40, 4)
         for loss in ("saturating", "non-saturating")
     }
     assert [f.snapshot.step for f in runs["saturating"]] == [0, 10, 20, 30, 40]
@@ -50,7 +50,7 @@ def test_record_and_players_make_one_frame_per_recorded_moment():
 
 
 def test_dashboard_steps_trains_pauses_and_resets():
-    board = gd.dashboard.TrainingDashboard("1-D Gaussian", steps=60, device="cpu", **BOARD)
+    board = gd.dashboard.TrainingDashboard("gaussian", steps=60, device="cpu", **BOARD)
     board.step_d()
     board.step_g()
     assert board.trainer.step == 1
@@ -74,8 +74,29 @@ def test_dashboard_steps_trains_pauses_and_resets():
     assert board.trainer.step == 0 and len(board.trainer.history.step) == 0
 
 
+def test_dashboard_trains_the_digits():
+    board = gd.dashboard.TrainingDashboard("digits", steps=30, device="cpu", **BOARD)
+    assert board.trainer.config["g_output"] == "tanh" and board.trainer.dim == 64
+    board.start()
+    board._thread.join(timeout=120)
+    assert board.trainer.step == 30 and board.status_text == "done"
+    png = board.redraw()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "classes" in board.trainer.history.metrics
+
+
+def test_pause_stops_the_engine_between_two_steps():
+    board = gd.dashboard.TrainingDashboard("ring", steps=10**7, device="cpu", **BOARD)
+    board.start()
+    time.sleep(0.3)
+    board.pause()
+    assert not board.running and board.trainer.interrupted
+    # the history ends at the step the trainer stands at (a provisional record if between two)
+    assert board.trainer.history.step[-1] == board.trainer.step
+
+
 def test_dashboard_widget_and_html_fallback():
-    board = gd.dashboard.TrainingDashboard("ring (8 modes)", device="cpu", **BOARD)
+    board = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
     view = board.widget()
     labels = [b.description for b in view.children[2].children if hasattr(b, "on_click")]
     assert labels == ["Start", "Pause", "Reset", "step D", "step G"]
@@ -102,6 +123,6 @@ def test_dashboard_bad_input(kwargs, pattern):
 
 
 def test_overhead_measurement_reports_both_rates():
-    cost = gd.dashboard.measure_overhead("1-D Gaussian", steps=200)
+    cost = gd.dashboard.measure_overhead("gaussian", steps=200)
     assert cost["plain_steps_per_s"] > 0 and cost["live_steps_per_s"] > 0
     assert np.isfinite(cost["overhead"]) and cost["redraws"] >= 1

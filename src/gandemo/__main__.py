@@ -1,14 +1,18 @@
-"""Command line: train a GAN on a toy target and print one summary line.
+"""Command line: train a GAN on a named target and print one summary line.
 
 Examples::
 
     python -m gandemo train --data ring --loss non-saturating --steps 5000 --seed 0
     python -m gandemo train --data mixture --steps 2000 --json
-    gandemo train --data grid --steps 8000 --plot grid.png
+    gandemo train --data grid --steps 8000 --plot grid.png --save grid.pt
+    gandemo train --resume grid.pt --steps 2000 --save grid.pt    # 2000 more steps
 
 The summary gives the steps, the seconds they took, steps per second, the device, and the sample
-quality of 2500 generated points: modes covered, high-quality fraction and reverse KL of the mode
-histogram for the 2-D targets (ring, grid), the binned Jensen-Shannon divergence for the 1-D ones.
+quality of 2500 generated examples: modes covered, high-quality fraction and reverse KL of the
+mode histogram for the 2-D targets (ring, grid), the binned Jensen-Shannon divergence for the
+1-D ones, classes covered and the classifier's confidence for the digits. Ctrl-C stops after the
+current step, prints the summary of the steps done (marked as interrupted), saves the checkpoint
+if ``--save`` was given, and exits with status 130.
 """
 
 from __future__ import annotations
@@ -16,39 +20,31 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import signal
 import sys
 import time
 
 import numpy as np
 
-from . import data, metrics, plots
-from .training import LOSSES, Trainer, TrainingDiverged, resolve_device
+from . import data, plots
+from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
 from .utils import check_nonnegative_int, check_positive, check_positive_int
 
 __all__ = ["DATASETS", "main", "make_data", "plot_trainer", "summary"]
 
 #: The targets the command line knows, by name, with a one-line description.
-DATASETS = {
-    "ring": "8 Gaussians on the unit circle, std 0.01 (2-D)",
-    "grid": "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (2-D)",
-    "gaussian": "N(2, 0.5^2) on the line (1-D)",
-    "mixture": "0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (1-D)",
-}
+DATASETS = {name: t.description for name, t in data.TARGETS.items()}
 
 METRIC_SAMPLES = 2500
+EXIT_INTERRUPTED = 130
 
 
 def make_data(name: str):
     """The target called ``name`` (a key of :data:`DATASETS`)."""
-    if name == "ring":
-        return data.ring()
-    if name == "grid":
-        return data.grid()
-    if name == "gaussian":
-        return data.Gaussian1D(2.0, 0.5)
-    if name == "mixture":
-        return data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
-    raise ValueError(f"data must be one of {sorted(DATASETS)}; got {name!r}")
+    if name not in DATASETS:
+        raise ValueError(f"data must be one of {sorted(DATASETS)}; got {name!r}")
+    return data.target(name)
 
 
 def _argument(parse, check, expected: str):
@@ -86,6 +82,52 @@ def _device(text: str) -> str:
     return text
 
 
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if not 0 <= v < 2**62:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**62), got {text!r}")
+    return v
+
+
+def _decay(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return v
+
+
+def _writable_file(path: str, what: str, extensions: tuple[str, ...] | None = None) -> str:
+    """``path`` if a file can be written there (checked before any training), else a clear
+    error message (ValueError)."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"{what} {path!r} is a folder, not a file")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {path!r}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{what} {path!r}: folder {folder!r} is not writable")
+    if extensions is not None:
+        ext = os.path.splitext(path)[1].lower().lstrip(".")
+        if ext not in extensions:
+            raise ValueError(
+                f"{what} {path!r} must end in one of {', '.join('.' + e for e in extensions)}"
+            )
+    return path
+
+
+def _plot_formats() -> tuple[str, ...]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    return tuple(sorted(FigureCanvasAgg(Figure()).get_supported_filetypes()))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message (exit status 2)."""
 
@@ -105,47 +147,57 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", choices=sorted(DATASETS), default="ring", help="the target")
     t.add_argument("--loss", choices=sorted(LOSSES), default="non-saturating")
     t.add_argument("--steps", type=_positive_int, default=5000, help="generator updates")
-    t.add_argument("--seed", type=_nonnegative_int, default=0)
-    t.add_argument("--batch-size", type=_positive_int, default=128)
+    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--batch-size", type=_positive_int, default=None)
     t.add_argument("--d-steps", type=_nonnegative_int, default=1, help="D updates per G update")
     t.add_argument("--lr", type=_positive_float, default=None, help="both learning rates")
     t.add_argument("--lr-g", type=_positive_float, default=None, help="generator learning rate")
     t.add_argument("--lr-d", type=_positive_float, default=None, help="discriminator lr")
     t.add_argument("--beta1", type=_beta, default=0.5, help="Adam's beta1")
     t.add_argument("--beta2", type=_beta, default=0.999, help="Adam's beta2")
-    t.add_argument("--width", type=_positive_int, default=64, help="hidden units per layer")
+    t.add_argument("--width", type=_positive_int, default=None, help="hidden units per layer")
     t.add_argument("--depth", type=_positive_int, default=2, help="hidden layers")
-    t.add_argument("--latent-dim", type=_positive_int, default=2)
+    t.add_argument("--latent-dim", type=_positive_int, default=None)
+    t.add_argument("--slope", type=_beta, default=0.2, help="LeakyReLU slope (0: ReLU)")
+    t.add_argument("--ema", type=_decay, default=None, help="decay of a generator EMA")
     t.add_argument("--update", choices=("alternating", "simultaneous"), default="alternating")
-    t.add_argument("--device", type=_device, default="auto", help="auto, cpu, cuda, mps, ...")
+    t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
-    t.add_argument("--plot", metavar="PNG", default=None, help="save the final picture here")
+    t.add_argument("--plot", metavar="FILE", default=None, help="save the final picture here")
+    t.add_argument("--save", metavar="CKPT", default=None, help="save a checkpoint here")
+    t.add_argument(
+        "--resume",
+        metavar="CKPT",
+        default=None,
+        help="continue a saved run (its settings; --lr options change its learning rates)",
+    )
     t.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     return parser
 
 
 def summary(trainer: Trainer, seconds: float, steps: int) -> dict:
     """The figures the command prints, as a dict."""
-    fake = trainer.sample(METRIC_SAMPLES).numpy()
+    fake = trainer.sample(METRIC_SAMPLES, seed=0).numpy()
     out = dict(
         data=getattr(trainer.data, "name", type(trainer.data).__name__),
         loss=trainer.config["loss"],
         steps=int(steps),
+        total_steps=int(trainer.step),
         seconds=round(float(seconds), 3),
         steps_per_s=round(steps / seconds, 1) if seconds > 0 else float("nan"),
         device=str(trainer.device),
         seed=trainer.config["seed"],
+        interrupted=bool(trainer.interrupted),
     )
-    if trainer.dim == 2:
-        mc = metrics.mode_coverage(fake, trainer.data.centers, trainer.data.std)
-        out.update(
-            modes=mc.modes,
-            num_modes=mc.num_modes,
-            high_quality=round(mc.high_quality, 4),
-            reverse_kl=None if math.isnan(mc.reverse_kl) else round(mc.reverse_kl, 4),
-        )
-    else:
-        out.update(jsd=round(metrics.jsd_to_density(fake[:, 0], trainer.data), 5))
+    m = target_metrics(trainer.data, fake[:, 0] if trainer.dim == 1 else fake)
+    for key, value in m.items():
+        value = float(value)
+        out[key] = None if math.isnan(value) else round(value, 5)
+    if "modes" in m:
+        out["modes"] = int(m["modes"])
+        out["num_modes"] = int(trainer.data.num_modes)
+    if "classes" in m:
+        out["classes"] = int(m["classes"])
     return out
 
 
@@ -155,12 +207,19 @@ def format_summary(s: dict) -> str:
         f"{s['data']} / {s['loss']}: {s['steps']} steps in {s['seconds']:.1f} s "
         f"({s['steps_per_s']:.0f} steps/s) on {s['device']}"
     )
+    if s.get("interrupted"):
+        head = f"interrupted: {head}"
+    if s.get("total_steps", s["steps"]) != s["steps"]:
+        head += f", {s['total_steps']} in all"
     if "modes" in s:
         kl = "n/a (no high-quality sample)" if s["reverse_kl"] is None else f"{s['reverse_kl']:.3f}"
         return (
             f"{head}; modes {s['modes']}/{s['num_modes']}, "
             f"high-quality {100 * s['high_quality']:.1f} %, reverse KL {kl}"
         )
+    if "classes" in s:
+        conf = "n/a" if s["confidence"] is None else f"{s['confidence']:.2f}"
+        return f"{head}; classes {s['classes']}/10, classifier confidence {conf}"
     return f"{head}; JSD to the target {s['jsd']:.4f} nats"
 
 
@@ -172,10 +231,21 @@ def plot_trainer(trainer: Trainer, path, n: int = 1000) -> None:
     from matplotlib.figure import Figure
 
     snap = trainer.snapshot(n)
-    fig = Figure(figsize=(5.6, 4.8) if trainer.dim == 2 else (7.0, 3.6), layout="constrained")
+    fig = Figure(figsize=(5.6, 4.8) if trainer.dim != 1 else (7.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
     c = plots.COLORS
-    if trainer.dim == 2:
+    if trainer.dim not in (1, 2):  # images: a 6 x 6 tiling of generated examples
+        side = math.isqrt(trainer.dim)
+        if side * side != trainer.dim:
+            raise ValueError(f"cannot draw {trainer.dim}-D examples")
+        tiles = np.asarray(snap.fake[:36]).reshape(6, 6, side, side)
+        ax.imshow(
+            tiles.transpose(0, 2, 1, 3).reshape(6 * side, 6 * side), cmap="gray_r", vmin=-1, vmax=1
+        )
+        ax.set_axis_off()
+        m = snap.metrics
+        title = f"step {snap.step}: {m.get('classes', '?')} classes covered"
+    elif trainer.dim == 2:
         both = np.concatenate([snap.real, snap.fake])
         lo, hi = np.quantile(both, 0.005, axis=0), np.quantile(both, 0.995, axis=0)
         pad = 0.15 * (hi - lo) + 0.1
@@ -205,49 +275,96 @@ def plot_trainer(trainer: Trainer, path, n: int = 1000) -> None:
         ax2.set(ylim=(0, 1), ylabel="$D(x)$")
         ax2.legend(loc="upper right")
         title = f"step {snap.step}: JSD {snap.metrics['jsd']:.3f} nats"
-    ax.legend(loc="upper left", markerscale=3)
+    if trainer.dim in (1, 2):
+        ax.legend(loc="upper left", markerscale=3)
     ax.set_title(f"{trainer.config['loss']} GAN, {title}")
     fig.savefig(path, dpi=100)
 
 
-def _train(args) -> int:
-    lr_g = args.lr_g if args.lr_g is not None else (args.lr if args.lr is not None else 1e-3)
-    lr_d = args.lr_d if args.lr_d is not None else (args.lr if args.lr is not None else 1e-3)
-    try:
-        trainer = Trainer(
-            make_data(args.data),
-            loss=args.loss,
-            latent_dim=args.latent_dim,
-            width=args.width,
-            depth=args.depth,
-            batch_size=args.batch_size,
-            d_steps=args.d_steps,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            betas=(args.beta1, args.beta2),
-            update=args.update,
-            device=args.device,
-            seed=args.seed,
-            metric_every=max(args.steps, 1),
-            metric_samples=METRIC_SAMPLES,
+def _build(args) -> Trainer:
+    """The trainer the arguments describe: a new one, or the one ``--resume`` names."""
+    target = make_data(args.data)
+    lr_g = args.lr_g if args.lr_g is not None else args.lr
+    lr_d = args.lr_d if args.lr_d is not None else args.lr
+    if args.resume is not None:
+        trainer = Trainer.load(
+            args.resume, target, device=None if args.device == "auto" else args.device
         )
+        trainer.set_learning_rates(lr_g=lr_g, lr_d=lr_d)
+        return trainer
+    settings = dict(data.TARGETS[args.data].settings)
+    for key, value in (
+        ("batch_size", args.batch_size),
+        ("width", args.width),
+        ("latent_dim", args.latent_dim),
+        ("lr_g", lr_g),
+        ("lr_d", lr_d),
+    ):
+        if value is not None:
+            settings[key] = value
+    return Trainer(
+        target,
+        loss=args.loss,
+        depth=args.depth,
+        d_steps=args.d_steps,
+        betas=(args.beta1, args.beta2),
+        update=args.update,
+        slope=args.slope,
+        ema=args.ema,
+        device=args.device,
+        seed=args.seed,
+        metric_every=args.steps,
+        metric_samples=METRIC_SAMPLES,
+        **settings,
+    )
+
+
+def _error(text: str, code: int = 2) -> int:
+    print(f"gandemo: error: {text}", file=sys.stderr)
+    return code
+
+
+def _train(args) -> int:
+    try:  # every argument and every output path is checked before a step is trained
+        if args.plot is not None:
+            _writable_file(args.plot, "--plot", _plot_formats())
+        if args.save is not None:
+            _writable_file(args.save, "--save")
+        trainer = _build(args)
     except ValueError as exc:
-        print(f"gandemo: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
+    start = trainer.step
     t0 = time.perf_counter()
     try:
         trainer.run(args.steps, progress=args.progress)
     except TrainingDiverged as exc:
-        print(f"gandemo: training diverged: {exc}", file=sys.stderr)
-        return 1
+        kept = (
+            f"; {args.save} was not overwritten" if args.save and os.path.exists(args.save) else ""
+        )
+        return _error(f"training diverged: {exc}{kept}", 1)
     seconds = time.perf_counter() - t0
-    s = summary(trainer, seconds, trainer.step)
-    s["data"] = args.data
-    if args.plot:
-        plot_trainer(trainer, args.plot)
-        s["plot"] = str(args.plot)
-    print(json.dumps(s) if args.json else format_summary(s))
-    return 0
+    # from here on a Ctrl-C must not lose the run: it is ignored until the summary is out
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        s = summary(trainer, seconds, trainer.step - start)
+        s["data"] = args.data
+        if args.save:
+            trainer.save(args.save)
+            s["checkpoint"] = str(args.save)
+        if args.plot:
+            plot_trainer(trainer, args.plot)
+            s["plot"] = str(args.plot)
+        print(json.dumps(s) if args.json else format_summary(s), flush=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return EXIT_INTERRUPTED if trainer.interrupted else 0
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,51 +13,48 @@ current figure, and the chapters add a frame player over recorded snapshots.
 from __future__ import annotations
 
 import base64
-import contextlib
 import threading
 import time
 
-import torch
-
-from . import data as gdata
 from . import widgets
+from .data import TARGETS
 from .plots_train import TrainingFigure, metric_text
-from .training import LOSSES, Trainer, TrainingDiverged
+from .training import LOSSES, Callback, Trainer, TrainingDiverged
 from .utils import check_positive, check_positive_int
 
 __all__ = ["TARGETS", "TrainingDashboard", "measure_overhead"]
 
-#: The targets offered by the dashboard's data menu.
-TARGETS = {
-    "ring (8 modes)": gdata.ring,
-    "grid (25 modes)": gdata.grid,
-    "1-D two Gaussians": lambda: gdata.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5)),
-    "1-D Gaussian": lambda: gdata.Gaussian1D(1.0, 0.5),
-}
+#: Training threads of the dashboard. It trains in a background thread; there PyTorch's default
+#: CPU thread pool makes these small networks about four times slower than in the main thread
+#: (the pool's threads of the two Python threads compete for the cores), while one intra-op
+#: thread is as fast as the main thread's default or faster.
+THREADS = 1
 
 
-@contextlib.contextmanager
-def _training_threads(n: int = 1):
-    """Run the enclosed training with ``n`` intra-op CPU threads, then restore the setting.
+class _LiveView(Callback):
+    """The dashboard's hook into the engine's loop: redraw on a time budget, stop on Pause."""
 
-    The dashboard trains in a background thread. There, PyTorch's default CPU thread pool makes
-    these small networks about four times slower than in the main thread (the pool's threads of
-    the two Python threads compete for the cores), while one intra-op thread is as fast as the
-    main thread's default or faster. The setting is process-wide, hence the restore.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    def __init__(self, board: TrainingDashboard) -> None:
+        self.board = board
+        self.every_seconds = board._interval()
+
+    def on_start(self, trainer) -> None:
+        if self.board._pause.is_set():
+            trainer.should_stop = True
+
+    def on_progress(self, trainer) -> None:
+        self.board.redraw()
+        self.every_seconds = self.board._interval()
+        if self.board._pause.is_set():
+            trainer.should_stop = True
 
 
 class TrainingDashboard:
     """Train a small GAN live in JupyterLab.
 
     Args:
-        target: a name in :data:`TARGETS`.
+        target: a name in :data:`gandemo.data.TARGETS` (ring, grid, gaussian, mixture, digits);
+            the target's own settings (e.g. a tanh generator for the digits) are applied.
         loss: a name in :data:`gandemo.training.LOSSES`.
         steps: generator steps that Start trains (Start again continues).
         lr_g, lr_d: the two Adam learning rates.
@@ -71,7 +68,7 @@ class TrainingDashboard:
 
     def __init__(
         self,
-        target: str = "ring (8 modes)",
+        target: str = "ring",
         loss: str = "non-saturating",
         *,
         steps: int = 3000,
@@ -118,9 +115,9 @@ class TrainingDashboard:
         """Rebuild the trainer and the figure from the current settings (stops training)."""
         self.pause()
         s = self.settings
-        target = TARGETS[s["target"]]()
-        self.trainer = Trainer(
-            target,
+        target = TARGETS[s["target"]].make()
+        options = dict(TARGETS[s["target"]].settings, threads=THREADS)
+        options.update(
             loss=s["loss"],
             lr_g=s["lr_g"],
             lr_d=s["lr_d"],
@@ -128,8 +125,9 @@ class TrainingDashboard:
             batch_size=s["batch_size"],
             seed=s["seed"],
             device=self.device,
-            **self.trainer_kwargs,
         )
+        options.update(self.trainer_kwargs)
+        self.trainer = Trainer(target, **options)
         self.figure = TrainingFigure(target, s["loss"])
         self.redraw()
 
@@ -138,7 +136,8 @@ class TrainingDashboard:
         t0 = time.perf_counter()
         with self._lock:
             snap = self.trainer.snapshot() if snapshot is None else snapshot
-            d = self.trainer.discriminator_on(self.figure.points)
+            points = self.figure.points
+            d = self.trainer.discriminator_on(points) if len(points) else points[:, 0]
             title = (
                 f"{self.settings['target']}, {self.settings['loss']} loss: step {snap.step}, "
                 f"{snap.wall_time:.1f} s of training" + metric_text(snap)
@@ -173,6 +172,9 @@ class TrainingDashboard:
     def pause(self, wait: bool = True) -> None:
         """Stop training after the current step; the history and the models are kept."""
         self._pause.set()
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and self.running:
+            trainer.should_stop = True
         if wait and self._thread is not None:
             self._thread.join()
 
@@ -195,17 +197,11 @@ class TrainingDashboard:
         return max(0.25, getattr(self, "_last_redraw", 0.1) / self.redraw_budget)
 
     def _train(self, steps: int) -> None:
-        with _training_threads(1):
-            self._train_steps(steps)
-
-    def _train_steps(self, steps: int) -> None:
         self._set_status("training...")
         end = self.trainer.step + steps
         try:
-            for snap in self.trainer.iterate(steps, every=None, every_seconds=self._interval()):
-                self.redraw(snap)
-                if self._pause.is_set():
-                    break  # the trainer stays consistent; Start resumes
+            self.trainer.run(steps, callbacks=[_LiveView(self)], progress=False)
+            self.redraw()
             done = self.trainer.step >= end
             self._set_status("done" if done else f"paused at step {self.trainer.step}")
         except TrainingDiverged as exc:
@@ -228,7 +224,11 @@ class TrainingDashboard:
         s = self.settings
         style = {"description_width": "initial"}
         self.controls = {
-            "target": w.Dropdown(options=list(TARGETS), value=s["target"], description="data"),
+            "target": w.Dropdown(
+                options=[(f"{k}: {t.description}", k) for k, t in TARGETS.items()],
+                value=s["target"],
+                description="data",
+            ),
             "loss": w.Dropdown(options=sorted(LOSSES), value=s["loss"], description="loss"),
             "lr_g": w.FloatLogSlider(
                 value=s["lr_g"],
@@ -249,7 +249,7 @@ class TrainingDashboard:
                 style=style,
             ),
             "d_steps": w.IntSlider(
-                value=s["d_steps"], min=1, max=5, description="k (D steps)", style=style
+                value=s["d_steps"], min=0, max=5, description="k (D steps)", style=style
             ),
             "batch_size": w.Dropdown(
                 options=[32, 64, 128, 256, 512], value=s["batch_size"], description="batch"
@@ -308,7 +308,7 @@ class TrainingDashboard:
 
 
 def measure_overhead(
-    target: str = "ring (8 modes)", steps: int = 1500, redraw_budget: float = 0.08, seed: int = 0
+    target: str = "ring", steps: int = 1500, redraw_budget: float = 0.08, seed: int = 0
 ) -> dict:
     """Steps per second with and without the live view, for the same seeded run.
 
@@ -319,11 +319,10 @@ def measure_overhead(
     of redraws.
     """
     steps = check_positive_int(steps, "steps")
-    plain = Trainer(TARGETS[target](), seed=seed, device="cpu")
-    with _training_threads(1):
-        t0 = time.perf_counter()
-        plain.run(steps, progress=False)
-        plain_rate = steps / (time.perf_counter() - t0)
+    plain = Trainer(TARGETS[target].make(), seed=seed, device="cpu", threads=THREADS)
+    t0 = time.perf_counter()
+    plain.run(steps, progress=False)
+    plain_rate = steps / (time.perf_counter() - t0)
 
     board = TrainingDashboard(target, seed=seed, device="cpu", redraw_budget=redraw_budget)
     board.redraws = 0

@@ -16,7 +16,16 @@ from scipy import stats
 
 from .utils import check_positive, check_positive_int
 
-__all__ = ["Gaussian1D", "GaussianMixture1D", "GaussianMixture2D", "grid", "ring"]
+__all__ = [
+    "TARGETS",
+    "Gaussian1D",
+    "GaussianMixture1D",
+    "GaussianMixture2D",
+    "Target",
+    "grid",
+    "ring",
+    "target",
+]
 
 
 def _check_finite(value, name: str) -> float:
@@ -242,3 +251,51 @@ def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixt
     xx, yy = np.meshgrid(coords, coords, indexing="ij")
     centers = np.stack([xx.ravel(), yy.ravel()], axis=1)
     return GaussianMixture2D(torch.tensor(centers, dtype=torch.float32), std, name="grid")
+
+
+def _digits():
+    from .digits import Digits
+
+    return Digits()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A named target of the command line and the dashboard.
+
+    Attributes:
+        description: one line for menus and ``--help``.
+        make: builds the target.
+        settings: the :class:`gandemo.training.Trainer` settings it needs (its defaults
+            otherwise), e.g. a tanh generator for images.
+    """
+
+    description: str
+    make: object
+    settings: dict
+
+
+#: The targets the command line and the dashboard offer, by name.
+TARGETS: dict[str, Target] = {
+    "ring": Target("8 Gaussians on the unit circle, std 0.01 (2-D)", ring, {}),
+    "grid": Target("25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (2-D)", grid, {}),
+    "gaussian": Target("N(2, 0.5^2) on the line (1-D)", lambda: Gaussian1D(2.0, 0.5), {}),
+    "mixture": Target(
+        "0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (1-D)",
+        lambda: GaussianMixture1D((-2.0, 2.0), (0.5, 0.5)),
+        {},
+    ),
+    "digits": Target(
+        "scikit-learn's 1797 handwritten digits, 8 x 8 pixels in [-1, 1] (64-D)",
+        _digits,
+        # chapter 8's architecture: a 16-D latent code, 256 units, tanh pixels
+        dict(latent_dim=16, width=256, g_output="tanh", batch_size=64, lr_g=5e-4, lr_d=5e-4),
+    ),
+}
+
+
+def target(name: str):
+    """The target called ``name`` (a key of :data:`TARGETS`), built."""
+    if name not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}; got {name!r}")
+    return TARGETS[name].make()

@@ -10,7 +10,9 @@ and updates its artists in place, so redrawing costs one render and no new figur
 * the two losses, with their equilibrium values (:math:`D = 1/2` everywhere) as dotted lines;
 * the norm of the generator's gradient;
 * the quality metrics (modes covered and high-quality fraction for a 2-D mixture, JSD to the
-  data for a 1-D density).
+  data for a 1-D density, classes covered for the digits).
+
+For an image target (the digits) the samples panel shows a tiling of generated images instead.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def _is_2d(data) -> bool:
     return hasattr(data, "centers")
 
 
+def _image_side(data) -> int:
+    """The side of the square images of an image target (e.g. 8 for the digits), else 0."""
+    dim = getattr(data, "dim", None)
+    if isinstance(dim, int) and dim > 2 and math.isqrt(dim) ** 2 == dim:
+        return math.isqrt(dim)
+    return 0
+
+
 class TrainingFigure:
     """A four-panel figure of a GAN training run on a 1-D or 2-D target of :mod:`gandemo.data`.
 
@@ -58,6 +68,7 @@ class TrainingFigure:
 
     def __init__(self, data, loss: str, *, title: str = "", grid: int = 101, figsize=(10, 6.6)):
         self.data, self.loss, self.two_d = data, loss, _is_2d(data)
+        self.side = _image_side(data)
         # A figure outside pyplot with its own Agg canvas: never shown twice by a notebook
         # backend, and rendered straight to a buffer by png().
         self.fig = Figure(figsize=figsize)
@@ -69,7 +80,9 @@ class TrainingFigure:
         self.ax_g = self.fig.add_subplot(gs[1, 1])
         self.ax_m = self.fig.add_subplot(gs[1, 2])
         self.suptitle = self.fig.suptitle(title, fontsize=11)
-        if self.two_d:
+        if self.side:
+            self._setup_images()
+        elif self.two_d:
             self._setup_2d(grid)
         else:
             self._setup_1d(grid)
@@ -110,6 +123,17 @@ class TrainingFigure:
         ax.set_aspect("equal")
         ax.grid(False)
         ax.legend(loc="upper right", markerscale=4, fontsize=8)
+
+    TILES = 6  # images per row and column of the samples panel
+
+    def _setup_images(self) -> None:
+        k, side = self.TILES, self.side
+        self._points = np.zeros((0, side * side))
+        self.im = self.ax_s.imshow(
+            np.zeros((k * side, k * side)), cmap="gray_r", vmin=-1, vmax=1
+        )
+        self.ax_s.set_axis_off()
+        self.ax_s.set_title(f"{k * k} generated images", fontsize=9)
 
     def _setup_1d(self, n: int) -> None:
         lo, hi = self.data.support(0.999)
@@ -161,7 +185,12 @@ class TrainingFigure:
         self.ax_g.set_xlabel("step")
         ax = self.ax_m
         ax.set_xlabel("step")
-        if self.two_d:
+        if self.side:
+            (self.ln_modes,) = ax.plot([], [], "o-", ms=3, color=COLORS["gen"])
+            ax.set_ylim(-0.3, 10.5)
+            ax.set_ylabel("classes covered (of 10)")
+            ax.set_title("classes covered (classifier)")
+        elif self.two_d:
             k = self.data.num_modes
             (self.ln_modes,) = ax.plot([], [], "o-", ms=3, color=COLORS["gen"])
             ax.set_ylim(-0.3, k + 0.5)
@@ -179,7 +208,10 @@ class TrainingFigure:
         (``d_values`` at the same points as a :class:`TrainingFigure` with ``grid`` points)."""
         helper = TrainingFigure.__new__(TrainingFigure)
         helper.data, helper.two_d, helper.fig, helper.ax_s = data, _is_2d(data), ax.figure, ax
-        if helper.two_d:
+        helper.side = _image_side(data)
+        if helper.side:
+            helper._setup_images()
+        elif helper.two_d:
             helper._setup_2d(grid)
             ax.set_title("")
         else:
@@ -221,7 +253,9 @@ class TrainingFigure:
             self.ax_g.set_xlim(0, max(1, steps[-1]))
         m_steps = h.get("metric_step", np.array([]))
         if len(m_steps):
-            if self.two_d:
+            if self.side:
+                self.ln_modes.set_data(m_steps, h["classes"])
+            elif self.two_d:
                 self.ln_modes.set_data(m_steps, h["modes"])
             else:
                 self.ln_jsd.set_data(m_steps, h["jsd"])
@@ -230,6 +264,14 @@ class TrainingFigure:
             self.suptitle.set_text(title)
 
     def _draw_samples(self, snapshot, d_values: np.ndarray) -> None:
+        if self.side:
+            k, side = self.TILES, self.side
+            fake = np.zeros((k * k, side * side))
+            got = np.asarray(snapshot.fake, dtype=float)[: k * k]
+            fake[: len(got)] = got
+            tiles = fake.reshape(k, k, side, side).transpose(0, 2, 1, 3)
+            self.im.set_data(tiles.reshape(k * side, k * side))
+            return
         if self.two_d:
             self.im.set_data(d_values.reshape(self._n, self._n))
             self.sc_real.set_offsets(snapshot.real)
@@ -277,10 +319,11 @@ class Frame:
 
 def record(trainer, steps: int, frames: int = 20, points: np.ndarray | None = None) -> list[Frame]:
     """Train ``steps`` more steps and keep ``frames`` evenly spaced :class:`Frame` objects
-    (plus the starting state), for a frame player.
+    (plus the starting state), for a frame player; a :class:`gandemo.training.Callback` of the
+    engine's run does the recording.
 
     Args:
-        trainer: a :class:`gandemo.training.Trainer`.
+        trainer: a :class:`gandemo.training.Trainer` (its model 0 is recorded).
         steps: generator steps to train.
         frames: how many moments to keep after the start.
         points: where to evaluate :math:`D` (default: a :class:`TrainingFigure`'s points).
@@ -288,11 +331,14 @@ def record(trainer, steps: int, frames: int = 20, points: np.ndarray | None = No
     steps = check_positive_int(steps, "steps")
     frames = check_positive_int(frames, "frames")
     if points is None:
-        points = TrainingFigure(trainer.data, trainer.config["loss"]).points
-    out = [Frame(trainer.snapshot(), trainer.discriminator_on(points))]
-    every = max(1, steps // frames)
-    for snap in trainer.iterate(steps, every=every):
-        out.append(Frame(snap, trainer.discriminator_on(points)))
+        points = TrainingFigure(trainer.data, trainer.models[0][0]).points
+    out: list[Frame] = []
+
+    def keep(t) -> None:
+        d = t.discriminator_on(points) if len(points) else np.zeros(0)
+        out.append(Frame(t.snapshot(), d))
+
+    trainer.run(steps, callback=keep, every=max(1, steps // frames))
     return out
 
 
@@ -317,6 +363,8 @@ def metric_text(snapshot) -> str:
         return f" | modes {m['modes']}, high quality {m['high_quality']:.0%}"
     if "jsd" in m:
         return f" | JSD {m['jsd']:.3f}"
+    if "classes" in m:
+        return f" | classes {m['classes']} of 10"
     return ""
 
 

@@ -42,14 +42,14 @@ import numpy as np
 import torch
 from torch.optim.adam import adam as adam_update
 
+from . import losses
+from .models import Discriminator, Generator, MLPStack, _mlp_layers
+from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
+
 # Layer weights are strided views of one flat parameter per player (gandemo.models.MLPStack), so
 # their gradients are views of one buffer too; PyTorch notes that this layout differs from the
 # one it prefers for a parameter, which costs nothing measurable here.
 warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
-
-from . import losses
-from .models import Discriminator, Generator, MLPStack, _mlp_layers
-from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
 
 __all__ = [
     "LOSSES",
@@ -304,7 +304,11 @@ class History:
 
     def model(self, e: int) -> ModelHistory:
         """The records of model ``e``."""
-        if isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < self.n_models:
+        if (
+            isinstance(e, bool)
+            or not isinstance(e, (int, np.integer))
+            or not 0 <= e < self.n_models
+        ):
             raise ValueError(f"model must be an index in [0, {self.n_models}); got {e!r}")
         loss, seed = self.models[e]
         return ModelHistory(
@@ -480,7 +484,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     available = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),
-        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available(),
         "xpu": hasattr(torch, "xpu") and torch.xpu.is_available(),
     }
     if not available.get(dev.type, False):
@@ -562,16 +567,31 @@ class FlatAdam(torch.optim.Adam):
         group = self.param_groups[0]
         (p,) = group["params"]
         state = self.state.get(p)
-        plain = group["amsgrad"] or group["maximize"] or group["weight_decay"] or group["capturable"]
+        plain = (
+            group["amsgrad"] or group["maximize"] or group["weight_decay"] or group["capturable"]
+        )
         if closure is not None or not self._short or not state or p.grad is None or plain:
             return super().step(closure)
         beta1, beta2 = group["betas"]
         try:
             adam_update(
-                [p], [p.grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [state["step"]],
-                foreach=group["foreach"], fused=group["fused"], amsgrad=False, beta1=beta1,
-                beta2=beta2, lr=group["lr"], weight_decay=0.0, eps=group["eps"],
-                maximize=False, grad_scale=None, found_inf=None,
+                [p],
+                [p.grad],
+                [state["exp_avg"]],
+                [state["exp_avg_sq"]],
+                [],
+                [state["step"]],
+                foreach=group["foreach"],
+                fused=group["fused"],
+                amsgrad=False,
+                beta1=beta1,
+                beta2=beta2,
+                lr=group["lr"],
+                weight_decay=0.0,
+                eps=group["eps"],
+                maximize=False,
+                grad_scale=None,
+                found_inf=None,
             )
         except TypeError:  # another signature in another PyTorch: the general path from now on
             self._short = False
@@ -625,7 +645,13 @@ class _ThreadChooser:
 
     def __init__(self, fixed: int | None) -> None:
         self.saved = torch.get_num_threads()
-        most = max(1, min(self.saved, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else self.saved))
+        most = max(
+            1,
+            min(
+                self.saved,
+                len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else self.saved,
+            ),
+        )
         self.candidates = [fixed] if fixed else ([most, 1] if most > 1 else [1])
         self.current = self.candidates[0]
         self.trial: list[tuple[int, float]] | None = []  # (threads, seconds per step)
@@ -670,8 +696,15 @@ def _check_choice(value, name: str, choices) -> str:
 def _check_config(c: dict) -> dict:
     """Check and normalise every setting (ValueError naming the argument)."""
     out = dict(c)
-    for k in ("latent_dim", "width", "depth", "batch_size", "record_every", "metric_every",
-              "metric_samples"):
+    for k in (
+        "latent_dim",
+        "width",
+        "depth",
+        "batch_size",
+        "record_every",
+        "metric_every",
+        "metric_samples",
+    ):
         out[k] = check_positive_int(c[k], k)
     out["d_steps"] = check_nonnegative_int(c["d_steps"], "d_steps")
     out["lr_g"], out["lr_d"] = check_positive(c["lr_g"], "lr_g"), check_positive(c["lr_d"], "lr_d")
@@ -836,8 +869,15 @@ class Trainer:
         self.dim = _data_dim(data)
         if _networks is None:
             gens = [
-                Generator(c["latent_dim"], self.dim, c["width"], c["depth"], seed=s,
-                          output=c["g_output"], slope=c["slope"])
+                Generator(
+                    c["latent_dim"],
+                    self.dim,
+                    c["width"],
+                    c["depth"],
+                    seed=s,
+                    output=c["g_output"],
+                    slope=c["slope"],
+                )
                 for s in seeds
             ]
             discs = [
@@ -850,7 +890,11 @@ class Trainer:
         self.G = MLPStack(gens).to(self.device)
         #: the discriminators' logits, one :class:`gandemo.models.MLPStack`
         self.D = MLPStack(discs).to(self.device)
-        if self.G.in_dim != c["latent_dim"] or self.G.out_dim != self.dim or self.D.in_dim != self.dim:
+        if (
+            self.G.in_dim != c["latent_dim"]
+            or self.G.out_dim != self.dim
+            or self.D.in_dim != self.dim
+        ):
             raise ValueError("the networks do not fit the latent size and the data's dimension")
         #: the moving average of the generators' weights (``ema`` given), else None
         self.ema_flat = self.G.flat.detach().clone() if c["ema"] is not None else None
@@ -870,8 +914,12 @@ class Trainer:
         self._view_rngs = [torch_generator(_stream_seed(s, 3), dev) for s in seeds]
         self._z_eval = torch.stack(
             [
-                torch.randn(c["metric_samples"], c["latent_dim"],
-                            generator=torch_generator(_stream_seed(s, 4), dev), device=dev)
+                torch.randn(
+                    c["metric_samples"],
+                    c["latent_dim"],
+                    generator=torch_generator(_stream_seed(s, 4), dev),
+                    device=dev,
+                )
                 for s in seeds
             ]
         )
@@ -933,8 +981,15 @@ class Trainer:
         CPU (its moving average when the trainer keeps one, unless ``ema=False``)."""
         e = self._check_model(model)
         c = self.config
-        g = Generator(c["latent_dim"], self.dim, c["width"], c["depth"], seed=0,
-                      output=c["g_output"], slope=c["slope"])
+        g = Generator(
+            c["latent_dim"],
+            self.dim,
+            c["width"],
+            c["depth"],
+            seed=0,
+            output=c["g_output"],
+            slope=c["slope"],
+        )
         flat = self.ema_flat if (ema and self.ema_flat is not None) else self.G.flat
         g.net = self.G.net(e, flat.detach().cpu())
         return g
@@ -971,7 +1026,10 @@ class Trainer:
         m, k = self.config["batch_size"], self.config["latent_dim"]
         if self._z_buf is None or self._z_pos + m > self._z_buf.shape[1]:
             self._z_buf = torch.stack(
-                [torch.randn(self.CHUNK * m, k, generator=r, device=self.device) for r in self._z_rngs]
+                [
+                    torch.randn(self.CHUNK * m, k, generator=r, device=self.device)
+                    for r in self._z_rngs
+                ]
             )
             self._z_pos = 0
         z = self._z_buf[:, self._z_pos : self._z_pos + m]
@@ -990,8 +1048,14 @@ class Trainer:
 
     def _d_update(self, step: int) -> None:
         d_loss, logits = discriminator_update(
-            self.G, self.D, self.opt_d, self.losses, self._real_batch(), self._z_batch(),
-            self._u_batch(), self._mask,
+            self.G,
+            self.D,
+            self.opt_d,
+            self.losses,
+            self._real_batch(),
+            self._z_batch(),
+            self._u_batch(),
+            self._mask,
         )
         norm = torch.linalg.vector_norm(self.D.flat.grad, dim=1)
         self._window.append((step, "d", (d_loss, logits, norm)))
@@ -1006,8 +1070,15 @@ class Trainer:
 
     def _both_update(self, step: int) -> None:
         d_loss, g_loss, logits = simultaneous_update(
-            self.G, self.D, self.opt_g, self.opt_d, self.losses, self._real_batch(),
-            self._z_batch(), self._u_batch(), self._mask,
+            self.G,
+            self.D,
+            self.opt_g,
+            self.opt_d,
+            self.losses,
+            self._real_batch(),
+            self._z_batch(),
+            self._u_batch(),
+            self._mask,
         )
         d_norm = torch.linalg.vector_norm(self.D.flat.grad, dim=1)
         g_norm = torch.linalg.vector_norm(self.G.flat.grad, dim=1)
@@ -1226,17 +1297,22 @@ class Trainer:
         if callback is not None:
             cbs.append(Every(callback, every, every_seconds))
         if (not cbs) if progress is None else bool(progress):
-            desc = f"training ({self.config['loss']})" if self.n_models == 1 else (
-                f"training {self.n_models} models")
+            desc = (
+                f"training ({self.config['loss']})"
+                if self.n_models == 1
+                else (f"training {self.n_models} models")
+            )
             cbs.append(ProgressBar(steps, desc))
         if self.n_models == 1 and self.diverged:
             raise TrainingDiverged(
                 f"this model diverged at step {self.diverged[0]}; build a new Trainer"
             )
         self.should_stop = self.interrupted = False
-        threads = _ThreadChooser(
-            self.config["threads"] if self.config["threads"] != "auto" else None
-        ) if self.device.type == "cpu" else None
+        threads = (
+            _ThreadChooser(self.config["threads"] if self.config["threads"] != "auto" else None)
+            if self.device.type == "cpu"
+            else None
+        )
         rec, met = self.config["record_every"], self.config["metric_every"]
         end = self.step + steps
         try:
@@ -1266,8 +1342,11 @@ class Trainer:
                         if self.step < end:
                             for cb in cbs:
                                 k = id(cb)
-                                if (cb.every is not None and self.step - due_steps[k] >= cb.every) or (
-                                    cb.every_seconds is not None and now - due_time[k] >= cb.every_seconds
+                                if (
+                                    cb.every is not None and self.step - due_steps[k] >= cb.every
+                                ) or (
+                                    cb.every_seconds is not None
+                                    and now - due_time[k] >= cb.every_seconds
                                 ):
                                     due_steps[k], due_time[k] = self.step, time.perf_counter()
                                     cb.on_progress(self)
@@ -1398,8 +1477,10 @@ class Trainer:
             opt_d=self.opt_d.state_dict(),
             history=self.history.state(),
             diverged={int(k): int(v) for k, v in self.diverged.items()},
-            rngs=[[r.get_state() for r in rs] for rs in
-                  (self._data_rngs, self._z_rngs, self._u_rngs, self._view_rngs)],
+            rngs=[
+                [r.get_state() for r in rs]
+                for rs in (self._data_rngs, self._z_rngs, self._u_rngs, self._view_rngs)
+            ],
             real_buf=self._real_buf,
             z_buf=self._z_buf,
             real_pos=self._real_pos,
@@ -1412,6 +1493,8 @@ class Trainer:
                 torch.save(state, f)
                 f.flush()
                 os.fsync(f.fileno())
+            mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException as exc:
             try:
@@ -1420,8 +1503,9 @@ class Trainer:
                 pass
             if isinstance(exc, OSError):
                 raise OSError(
-                    exc.errno, f"could not write checkpoint {path!r} ({exc.strerror}); the "
-                    f"previous file, if any, is unchanged"
+                    exc.errno,
+                    f"could not write checkpoint {path!r} ({exc.strerror}); the "
+                    f"previous file, if any, is unchanged",
                 ) from exc
             raise
 
@@ -1450,7 +1534,9 @@ class Trainer:
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
-            raise ValueError(f"{path}: the checkpoint is incomplete or inconsistent ({exc!r})") from exc
+            raise ValueError(
+                f"{path}: the checkpoint is incomplete or inconsistent ({exc!r})"
+            ) from exc
 
     @classmethod
     def _from_state(cls, state: dict, data, device) -> Trainer:
@@ -1460,18 +1546,23 @@ class Trainer:
         config["betas"] = tuple(config["betas"])
         if device is not None:
             config["device"] = str(device)
-        known = set(cls.__init__.__code__.co_varnames[2 : cls.__init__.__code__.co_argcount
-                                                     + cls.__init__.__code__.co_kwonlyargcount])
+        known = set(
+            cls.__init__.__code__.co_varnames[
+                2 : cls.__init__.__code__.co_argcount + cls.__init__.__code__.co_kwonlyargcount
+            ]
+        )
         unknown = set(config) - known - {"_networks"}
         if unknown or "_networks" in config:
             raise ValueError(f"unknown settings in the config: {sorted(unknown)}")
         dim = _data_dim(data)
         if dim != state["dim"]:
-            raise ValueError(f"data has dimension {dim} but the checkpoint was trained on "
-                             f"{state['dim']}-D data")
+            raise ValueError(
+                f"data has dimension {dim} but the checkpoint was trained on {state['dim']}-D data"
+            )
         if _data_fingerprint(data) != state["data"]:
-            raise ValueError(f"data {_data_fingerprint(data)} does not match the checkpoint's "
-                             f"{state['data']}")
+            raise ValueError(
+                f"data {_data_fingerprint(data)} does not match the checkpoint's {state['data']}"
+            )
         t = cls(data, **config)
         if [list(mdl) for mdl in t.models] != [list(mdl) for mdl in state["models"]]:
             raise ValueError("the models do not match the config")
@@ -1479,7 +1570,9 @@ class Trainer:
 
         def tensor(value, shape, what, dtype=torch.float32):
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(shape):
-                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                got = (
+                    tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                )
                 raise ValueError(f"{what} has shape {got}, expected {tuple(shape)}")
             if value.dtype != dtype:
                 raise ValueError(f"{what} has dtype {value.dtype}, expected {dtype}")
@@ -1487,11 +1580,15 @@ class Trainer:
 
         with torch.no_grad():
             t.G.flat.copy_(tensor(state["generator"], t.G.flat.shape, "the generator weights"))
-            t.D.flat.copy_(tensor(state["discriminator"], t.D.flat.shape, "the discriminator weights"))
+            t.D.flat.copy_(
+                tensor(state["discriminator"], t.D.flat.shape, "the discriminator weights")
+            )
             if (state["generator_ema"] is None) != (t.ema_flat is None):
                 raise ValueError("the moving average does not match the config's ema")
             if t.ema_flat is not None:
-                t.ema_flat.copy_(tensor(state["generator_ema"], t.ema_flat.shape, "the moving average"))
+                t.ema_flat.copy_(
+                    tensor(state["generator_ema"], t.ema_flat.shape, "the moving average")
+                )
         for name, opt, flat in (("opt_g", t.opt_g, t.G.flat), ("opt_d", t.opt_d, t.D.flat)):
             _check_optimizer_state(state[name], opt, flat, name)
             opt.load_state_dict(state[name])
@@ -1501,7 +1598,9 @@ class Trainer:
         t.step = step
         t._wall = float(state["wall"])
         t.history = History.from_state(state["history"], e)
-        if len(t.history) and (t.history._step[-1] != step or sorted(t.history._step) != t.history._step):
+        if len(t.history) and (
+            t.history._step[-1] != step or sorted(t.history._step) != t.history._step
+        ):
             raise ValueError("the history does not end at the checkpoint's step")
         if any(s > step for s in t.history._metric_step):
             raise ValueError("the metric records go past the checkpoint's step")
@@ -1531,8 +1630,9 @@ class Trainer:
             rngs = state["rngs"]
             if len(rngs) != 4 or any(len(rs) != e for rs in rngs):
                 raise ValueError("the random streams do not match the models")
-            for saved, live in zip(rngs, (t._data_rngs, t._z_rngs, t._u_rngs, t._view_rngs),
-                                   strict=True):
+            for saved, live in zip(
+                rngs, (t._data_rngs, t._z_rngs, t._u_rngs, t._view_rngs), strict=True
+            ):
                 for s, r in zip(saved, live, strict=True):
                     if not isinstance(s, torch.Tensor) or s.dtype != torch.uint8:
                         raise ValueError("a random stream state is not a byte tensor")
@@ -1542,7 +1642,11 @@ class Trainer:
                 buf, pos = state[key], state[pos_key]
                 if buf is not None:
                     buf = tensor(buf, (e, cls.CHUNK * m, width), key)
-                if isinstance(pos, bool) or not isinstance(pos, int) or not 0 <= pos <= cls.CHUNK * m:
+                if (
+                    isinstance(pos, bool)
+                    or not isinstance(pos, int)
+                    or not 0 <= pos <= cls.CHUNK * m
+                ):
                     raise ValueError(f"{pos_key} out of range: {pos!r}")
                 setattr(t, "_" + key, buf)
                 setattr(t, "_" + pos_key, pos)

@@ -1,22 +1,22 @@
-"""Many models at once: the cost of E GANs in one batched run against one model.
+"""Many models at once: the cost of E GANs in one engine run against one model.
 
 Run it with ``python benchmarks/bench_batched.py`` (options: ``--models``, ``--steps``,
 ``--repeats``, ``--threads``, ``--width``, ``--depth``, ``--batch-size``, ``--device``).
-In the same run it measures
 
-* the reference: one model trained by :class:`gandemo.training.Trainer` (the single-model
-  engine of chapter 6), non-saturating loss on the ring;
-* :class:`gandemo.batched.BatchedTrainer` with E = 1, 2, 4, ... models (seeds 0..E-1), same
-  architecture, batch and loss;
-* E models one after another (E x the reference), the alternative batching replaces,
+It times ``gd.Trainer(ring, loss=..., seed=[0, ..., E-1])``, the engine chapters 7 and 8 use,
+for E = 1, 2, 4, ... models (non-saturating loss, no metric records inside the timed steps),
+interleaved over repeats so that a slow spell of the machine affects every E alike, and prints
+for each E the time per step as a multiple of the one-model run of the same repeat (median of
+the per-repeat ratios), the time per model-step, and the fraction of the machine's matrix-product
+speed it reaches:
 
-and prints, for each E, the time per step of the batched run as a multiple of the reference
-("cost vs 1 model", the issue's target: at most 3x for E = 8 on the CPU) and the time per
-model-step against sequential runs ("speed-up vs sequential"). Batching stops paying where the
-per-model time stops falling: past that E the batched run costs E x as much as it does per
-model, like sequential runs would, only without their overhead. Medians of ``--repeats``
-repeats, the reference measured just before the batched runs in each repeat (the ratios are
-medians of the per-repeat ratios); quality metrics are off inside the timed loops.
+* the FLOPs of one model-step are counted from the layer shapes (a D update: G forward on m
+  codes, D forward on 2m examples and its backward, about twice the forward; a G update: G and
+  D forward on m, D's backward to its inputs, G's backward), multiply-adds counted as 2;
+* the machine's matmul speed is measured in the same run: ``torch.bmm`` of 32 products of
+  (512 x 512) matrices, the best of several, with the same thread count.
+
+Past the E with the lowest time per model-step, more models per run no longer pay.
 """
 
 from __future__ import annotations
@@ -29,8 +29,38 @@ import time
 import torch
 
 import gandemo as gd
-from gandemo.batched import BatchedTrainer
 from gandemo.training import Trainer, resolve_device
+
+
+def model_step_flops(width: int, depth: int, batch: int, latent: int = 2, dim: int = 2) -> float:
+    """Floating-point operations of one training step of one model (see the docstring)."""
+
+    def forward(sizes, n):
+        return sum(2.0 * n * i * o for i, o in sizes)
+
+    hidden = [(width, width)] * (depth - 1)
+    g = [(latent, width), *hidden, (width, dim)]
+    d = [(dim, width), *hidden, (width, 1)]
+    d_input_grad = forward(d[1:], batch)  # D's backward to its inputs skips the first layer's
+    d_update = forward(g, batch) + 3 * forward(d, 2 * batch)
+    g_update = 3 * forward(g, batch) + forward(d, batch) + forward(d, batch) + d_input_grad
+    return d_update + g_update
+
+
+def matmul_flops_per_second(device, repeats: int = 5) -> float:
+    """The machine's batched matrix-product speed (FLOP/s), best of ``repeats``."""
+    a = torch.randn(32, 512, 512, device=device)
+    b = torch.randn(32, 512, 512, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        torch.bmm(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * 32 * 512**3 / best
 
 
 def seconds_per_step(run, steps: int, device) -> float:
@@ -49,13 +79,15 @@ def main(argv=None) -> int:
     parser.add_argument("--models", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", default="auto", help="CPU threads, or auto (the engine's)")
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    threads = args.threads if args.threads == "auto" else int(args.threads)
+    if threads != "auto":
+        torch.set_num_threads(threads)
     device = resolve_device(args.device)
     ring = gd.data.ring()
     common = dict(
@@ -65,23 +97,21 @@ def main(argv=None) -> int:
         device=device,
         metric_every=10**9,
         metric_samples=10,
+        threads=threads,
     )
 
-    def reference() -> float:
-        t = Trainer(ring, seed=0, record_every=10, **common)
+    def engine(e: int) -> float:
+        t = Trainer(ring, loss="non-saturating", seed=list(range(e)), **common)
         return seconds_per_step(lambda n: t.run(n, progress=False), args.steps, device)
 
-    def batched(e: int) -> float:
-        bt = BatchedTrainer(ring, "non-saturating", list(range(e)), **common)
-        return seconds_per_step(lambda n: bt.run(n, progress=False), args.steps, device)
-
-    # interleaved: every repeat measures the reference and each E back to back, so that a slow
+    # interleaved: every repeat measures one model and each E back to back, so that a slow
     # spell of the machine affects both sides of a ratio alike; medians over the repeats
-    refs, times = [], {e: [] for e in args.models}
+    refs, times, peaks = [], {e: [] for e in args.models}, []
     for _ in range(args.repeats):
-        refs.append(reference())
+        peaks.append(matmul_flops_per_second(device))
+        refs.append(engine(1))
         for e in args.models:
-            times[e].append(batched(e))
+            times[e].append(engine(e))
     ref = statistics.median(refs)
     rows = [(e, statistics.median(times[e])) for e in args.models]
     ratios = {
@@ -92,20 +122,28 @@ def main(argv=None) -> int:
         f"non-saturating, width {args.width}, depth {args.depth}, batch {args.batch_size}; "
         f"{args.steps} steps x {args.repeats} repeats (median)"
     )
+    peak = statistics.median(peaks)
+    flops = model_step_flops(args.width, args.depth, args.batch_size)
     print(f"reference: one model, Trainer.run: {1e3 * ref:.2f} ms/step")
-    head = ("models", "ms/step", "cost vs 1 model", "ms/model-step", "speed-up vs sequential")
-    print("{:>6} {:>9} {:>16} {:>14} {:>23}".format(*head))
+    print(
+        f"matmul speed of this machine (bmm 32 x 512^3, same threads): {peak / 1e9:.1f} GFLOP/s; "
+        f"one model-step: {flops / 1e6:.2f} MFLOP, so at best {1e3 * flops / peak:.3f} ms"
+    )
+    head = ("models", "ms/step", "cost vs 1 model", "ms/model-step", "vs sequential", "of matmul")
+    print("{:>6} {:>9} {:>16} {:>14} {:>14} {:>10}".format(*head))
     for e, sec in rows:
+        frac = flops * e / sec / peak
         print(
             f"{e:>6} {1e3 * sec:>9.2f} {ratios[e]:>15.2f}x {1e3 * sec / e:>14.3f} "
-            f"{e / ratios[e]:>22.2f}x"
+            f"{e / ratios[e]:>13.2f}x {100 * frac:>9.0f}%"
         )
     per_model = [sec / e for e, sec in rows]
     best = min(range(len(rows)), key=per_model.__getitem__)
     print(
         f"lowest time per model-step at E = {rows[best][0]} "
         f"({1e3 * per_model[best]:.3f} ms, {ref / per_model[best]:.1f}x fewer than one model "
-        "alone); beyond it, more models per batch no longer pay"
+        f"alone, {100 * flops / per_model[best] / peak:.0f} % of the matmul speed); beyond it, "
+        "more models per run no longer pay"
     )
     print("command: python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]))
     return 0

@@ -25,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--target", default="ring (8 modes)", choices=sorted(gd.dashboard.TARGETS))
+    parser.add_argument("--target", default="ring", choices=sorted(gd.dashboard.TARGETS))
     args = parser.parse_args()
     gd.plots.use_style()
     rows = [

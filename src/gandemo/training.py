@@ -560,7 +560,7 @@ class FlatAdam(torch.optim.Adam):
             super().__init__([param], lr=lr, betas=betas, fused=True)
         except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device
             super().__init__([param], lr=lr, betas=betas, foreach=False)
-        self._short = True
+        self.short_step = True  # False: always through Adam.step
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -570,7 +570,7 @@ class FlatAdam(torch.optim.Adam):
         plain = (
             group["amsgrad"] or group["maximize"] or group["weight_decay"] or group["capturable"]
         )
-        if closure is not None or not self._short or not state or p.grad is None or plain:
+        if closure is not None or not self.short_step or not state or p.grad is None or plain:
             return super().step(closure)
         beta1, beta2 = group["betas"]
         try:
@@ -594,7 +594,7 @@ class FlatAdam(torch.optim.Adam):
                 found_inf=None,
             )
         except TypeError:  # another signature in another PyTorch: the general path from now on
-            self._short = False
+            self.short_step = False
             return super().step()
         return None
 

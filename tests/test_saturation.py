@@ -61,11 +61,30 @@ def test_pretrain_snapshots_and_identical_seeds():
 
 
 def test_compare_runs_start_from_the_same_state():
-    runs = saturation.compare_runs(TARGET, k=20, steps=3, record_every=1)
+    runs = saturation.compare_runs(TARGET, k=20, steps=4, record_every=2, metric_samples=500)
     sat, ns = runs["saturating"], runs["non-saturating"]
     assert sat.loss == "saturating" and ns.loss == "non-saturating"
-    assert sat.d_loss[0] == ns.d_loss[0]  # same D, same G, same first batch
+    assert sat.seed == ns.seed  # the same minibatch stream
+    # same D, same G, same first batch: the first D update is the same in both runs
+    assert list(sat.step) == list(ns.step) == [2, 4]
+    assert sat.d_real[0] == ns.d_real[0]
     assert sat.g_loss[0] < 0 < ns.g_loss[0]
+    # a JSD and a generated mean at step 0 and at every record, identical at step 0
+    assert list(sat.metric_step) == [0, 2, 4]
+    for key in ("jsd", "mean"):
+        assert sat.metrics[key].shape == ns.metrics[key].shape == (3,)
+        assert sat.metrics[key][0] == ns.metrics[key][0]
+    assert 0 <= sat.metrics["jsd"].min() and sat.metrics["jsd"].max() <= np.log(2) + 1e-12
+
+
+def test_compare_runs_mean_is_the_mean_of_the_generated_samples():
+    runs = saturation.compare_runs(TARGET, k=0, steps=0, record_every=5, metric_samples=300)
+    gen, _ = saturation.make_pair()
+    with torch.no_grad():
+        x = gen(torch.randn(300, gen.latent_dim, generator=torch.Generator().manual_seed(0)))
+    for h in runs.values():
+        assert list(h.metric_step) == [0] and len(h.step) == 0
+        assert abs(h.metrics["mean"][0] - float(x.mean())) < 1e-5
 
 
 def test_bad_input():

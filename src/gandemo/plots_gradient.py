@@ -287,7 +287,13 @@ def plot_batch_ratios(stats: list, ax=None):
 
 
 def plot_comparison_runs(runs: dict, axes=None, target_mean=None):
-    """Mean D(G(z)), generator gradient norm and the generated mean over training, both runs."""
+    """Mean D(G(z)), generator gradient norm and the generated mean over training, both runs.
+
+    Args:
+        runs: ``{kind: ModelHistory}`` from :func:`gandemo.saturation.compare_runs` (the
+            generated mean is its metric ``"mean"``).
+        target_mean: the data mean, drawn as a dashed line in the last panel.
+    """
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(11.0, 3.5))
     ax_d, ax_g, ax_m = axes
@@ -295,7 +301,7 @@ def plot_comparison_runs(runs: dict, axes=None, target_mean=None):
         color = COLORS["sat"] if kind == "saturating" else COLORS["ns"]
         ax_d.plot(h.step, h.d_fake, color=color, label=kind)
         ax_g.semilogy(h.step, h.g_grad_norm, color=color, label=kind)
-        ax_m.plot(h.step, h.metric, color=color, label=kind)
+        ax_m.plot(h.metric_step, h.metrics["mean"], color=color, label=kind)
     ax_d.set_ylim(-0.02, 1.0)
     ax_d.set_title("mean $D(G(z))$")
     ax_g.set_title(r"$\|\nabla_\theta L_G\|$")
@@ -313,7 +319,8 @@ def plot_loss_curves(history, axes=None, smooth: int = 1):
     """Losses with their equilibrium values (left) beside the JSD to the data (right).
 
     Args:
-        history: a :class:`gandemo.training.History` whose ``metric`` is a JSD.
+        history: one model's records, a :class:`gandemo.training.ModelHistory` of a 1-D target
+            (its metric ``"jsd"``, drawn at its own steps ``metric_step``).
         smooth: window of a running mean over records (1: none).
     """
     if axes is None:
@@ -351,7 +358,7 @@ def plot_loss_curves(history, axes=None, smooth: int = 1):
     ax_l.set_ylabel("loss")
     ax_l.set_title(f"losses, {history.loss} generator")
     ax_l.legend(loc="best", fontsize=8)
-    ax_q.plot(history.step, history.metric, color=COLORS["gen"])
+    ax_q.plot(history.metric_step, history.metrics["jsd"], color=COLORS["gen"])
     ax_q.set_ylim(0, None)
     ax_q.set_xlabel("training step")
     ax_q.set_ylabel("JSD (nats)")
@@ -360,7 +367,11 @@ def plot_loss_curves(history, axes=None, smooth: int = 1):
 
 
 def plot_total_losses(runs: dict, ax=None):
-    """The seed's "total loss" D loss + G loss of each run, with its equilibrium value."""
+    """The seed's "total loss" D loss + G loss of each run, with its equilibrium value.
+
+    Args:
+        runs: ``{kind: ModelHistory}``, one run per generator loss kind.
+    """
     ax = get_ax(ax)
     for kind, h in runs.items():
         color = COLORS["sat"] if kind == "saturating" else COLORS["ns"]

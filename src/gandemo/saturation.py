@@ -247,36 +247,53 @@ def compare_runs(
     lr_g: float = 0.02,
     lr_d: float = 1e-3,
     g_optimizer: str = "sgd",
+    batch_size: int = 64,
     record_every: int = 10,
-    metric=None,
+    metric_samples: int = 4000,
     seed: int = 0,
     pair_seeds: tuple[int, int] = (0, 1),
-) -> dict[str, training.History]:
+) -> dict[str, training.ModelHistory]:
     """Train a saturating and a non-saturating GAN from the same start, D pre-trained k steps.
 
-    Both runs start from identical copies of the same generator and the same pre-trained
-    discriminator and draw identical minibatch streams (same ``seed``); only the generator's
-    loss differs.
+    Both runs start from copies of the same generator and of the same discriminator,
+    pre-trained by :func:`pretrain_discriminator` against the frozen generator; they are the two
+    models of one :class:`gandemo.training.Trainer` with the same seed, so they draw identical
+    minibatch streams and only the generator's loss differs. The discriminator trains with Adam
+    (``lr_d``), the generator with ``g_optimizer`` (``lr_g``), one update each per step.
 
     Returns:
-        ``{"saturating": History, "non-saturating": History}``.
+        ``{"saturating": ModelHistory, "non-saturating": ModelHistory}``, a record every
+        ``record_every`` steps; at every metric step (step 0 and every ``record_every`` steps)
+        ``metrics`` holds the engine's ``"jsd"`` to ``data`` and ``"mean"``, the mean of the
+        generated samples (measured by a callback of the run, from the same latent codes for both
+        runs at every step), each from ``metric_samples`` samples.
     """
     gen, disc = make_pair(seed_g=pair_seeds[0], seed_d=pair_seeds[1])
     pretrain_discriminator(disc, gen, data, k, seed=seed)
+    trainer = training.Trainer.from_networks(
+        data,
+        [gen] * len(KINDS),
+        [disc] * len(KINDS),
+        loss=list(KINDS),
+        seed=[seed + 1] * len(KINDS),
+        batch_size=batch_size,
+        lr_g=lr_g,
+        lr_d=lr_d,
+        g_optimizer=g_optimizer,
+        record_every=record_every,
+        metric_every=record_every,
+        metric_samples=metric_samples,
+        device="cpu",  # networks this small train fastest there, and give the same numbers anywhere
+    )
+    means = {}  # step -> the generated mean of each model
+
+    def measure(t):
+        means[t.step] = t.samples(metric_samples, seed=seed).mean(axis=(1, 2))
+
+    trainer.run(steps, callback=measure, every=record_every, progress=False)
     runs = {}
-    for kind in KINDS:
-        g, d = copy.deepcopy(gen), copy.deepcopy(disc)
-        runs[kind] = training.train(
-            g,
-            d,
-            data,
-            steps=steps,
-            loss=kind,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            g_optimizer=g_optimizer,
-            record_every=record_every,
-            metric=metric,
-            seed=seed + 1,
-        )
+    for e, kind in enumerate(KINDS):
+        h = trainer.history.model(e)
+        h.metrics["mean"] = np.array([means[s][e] for s in h.metric_step])
+        runs[kind] = h
     return runs

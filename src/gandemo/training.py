@@ -47,9 +47,10 @@ from .models import Discriminator, Generator, MLPStack, _mlp_layers
 from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
 
 # Layer weights are strided views of one flat parameter per player (gandemo.models.MLPStack), so
-# their gradients are views of one buffer too; PyTorch notes that this layout differs from the
-# one it prefers for a parameter, which costs nothing measurable here.
-warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+# their gradients are views of one buffer too; PyTorch notes once that this layout differs from
+# the one it prefers for a parameter, which costs nothing measurable here.
+_LAYOUT_NOTE = "grad and param do not obey the gradient layout"
+warnings.filterwarnings("ignore", message=_LAYOUT_NOTE)
 
 __all__ = [
     "LOSSES",

@@ -60,6 +60,35 @@ def test_pretrain_snapshots_and_identical_seeds():
         assert torch.equal(a, b)
 
 
+def test_pretrain_trains_d_in_place_and_leaves_g_alone():
+    gen, disc = saturation.make_pair()
+    fresh_gen, fresh_disc = saturation.make_pair()
+    snaps = saturation.pretrain_discriminator(disc, gen, TARGET, 4, snapshots=[2, 4])
+    for a, b in zip(gen.parameters(), fresh_gen.parameters(), strict=True):
+        assert torch.equal(a, b)  # the generator is frozen
+    for a, b in zip(disc.parameters(), snaps[4].parameters(), strict=True):
+        assert torch.equal(a, b)  # the trained weights are copied back
+    for a, b in zip(disc.parameters(), fresh_disc.parameters(), strict=True):
+        assert not torch.equal(a, b)  # every layer of D has learned
+    # a snapshot at step 2 of a longer run is the end of a run of 2 steps: one update per step
+    _, short = saturation.make_pair()
+    saturation.pretrain_discriminator(short, gen, TARGET, 2)
+    for a, b in zip(short.parameters(), snaps[2].parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("lr", [1e-3, 1e-2])
+def test_pretrain_first_step_is_one_adam_step_of_size_lr(lr):
+    # Adam's first step moves each parameter by lr * g / (|g| + eps), i.e. by lr for any g != 0
+    gen, disc = saturation.make_pair()
+    _, fresh = saturation.make_pair()
+    saturation.pretrain_discriminator(disc, gen, TARGET, 1, lr=lr)
+    pairs = zip(disc.parameters(), fresh.parameters(), strict=True)
+    step = torch.cat([(a - b).detach().abs().reshape(-1) for a, b in pairs])
+    assert float(step.max()) < lr * (1 + 1e-4)
+    assert float(step.median()) > lr * (1 - 1e-4)
+
+
 def test_compare_runs_start_from_the_same_state():
     runs = saturation.compare_runs(TARGET, k=20, steps=4, record_every=2, metric_samples=500)
     sat, ns = runs["saturating"], runs["non-saturating"]

@@ -18,7 +18,6 @@ prediction. Introduced in chapter 4.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,9 +68,13 @@ def pretrain_discriminator(
 ) -> dict[int, Discriminator]:
     r"""Train ``discriminator`` in place for ``k`` steps against the frozen ``generator``.
 
-    Each step is one Adam update (betas 0.5, 0.999) of :func:`gandemo.losses.discriminator_loss`
-    on fresh batches of ``batch_size`` real and generated examples; the generator does not move,
-    so D learns to reject its samples ever more confidently.
+    The training goes through the book's engine: a :class:`gandemo.training.Trainer` built by
+    :meth:`~gandemo.training.Trainer.from_networks` from copies of the two networks makes ``k``
+    calls of :meth:`~gandemo.training.Trainer.step_d`, each exactly one Adam update (learning
+    rate ``lr``, betas 0.5, 0.999) of :func:`gandemo.losses.discriminator_loss` on fresh
+    batches of ``batch_size`` real and generated examples, drawn from the engine's streams of
+    ``seed``. The generator is never updated, so D learns to reject its samples ever more
+    confidently. The trained weights are then copied back into ``discriminator``.
 
     Args:
         snapshots: step counts (each <= ``k``) at which to keep a copy of D.
@@ -85,21 +88,26 @@ def pretrain_discriminator(
     wanted = sorted({check_nonnegative_int(s, "snapshots") for s in (snapshots or [])})
     if wanted and wanted[-1] > k:
         raise ValueError(f"snapshots must be <= k = {k}; got {wanted[-1]}")
-    rng = torch_generator(check_nonnegative_int(seed, "seed"))
-    opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    trainer = training.Trainer.from_networks(
+        data,
+        generator,
+        discriminator,
+        # the discriminator's loss of the two losses of this chapter (they share it)
+        loss="non-saturating",
+        seed=check_nonnegative_int(seed, "seed"),
+        batch_size=batch_size,
+        lr_d=lr,
+        betas=(0.5, 0.999),
+        d_optimizer="adam",
+        device="cpu",  # networks this small train fastest there, and give the same numbers anywhere
+    )
     kept = {}
     for step in range(k + 1):
         if step in wanted:
-            kept[step] = copy.deepcopy(discriminator)
-        if step == k:
-            break
-        x_real = data.sample(batch_size, rng)
-        with torch.no_grad():
-            x_fake = generator.sample(batch_size, rng)
-        loss = losses.discriminator_loss(discriminator(x_real), discriminator(x_fake))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+            kept[step] = trainer.discriminator(0)
+        if step < k:
+            trainer.step_d()
+    discriminator.load_state_dict(trainer.discriminator(0).state_dict())
     return kept
 
 

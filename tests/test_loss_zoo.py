@@ -185,19 +185,45 @@ def test_bad_input_and_unknown_names():
         training.Trainer(data.ring(), loss="lsgan", device="cpu")
 
 
+ENGINE = dict(
+    width=16, depth=2, batch_size=32, device="cpu", metric_samples=300, metric_every=100, threads=1
+)
+
+
 @pytest.mark.parametrize("name", sorted(CLOSED))
 def test_every_loss_trains_in_the_engine(name):
-    t = training.Trainer(
-        data.ring(),
-        loss=name,
-        width=16,
-        depth=2,
-        batch_size=32,
-        device="cpu",
-        metric_samples=300,
-        metric_every=100,
-        seed=0,
-    )
-    h = t.run(100, progress=False).as_dict()
-    assert np.all(np.isfinite(h["d_loss"])) and np.all(np.isfinite(h["g_loss"]))
-    assert h["modes"].shape == (2,)
+    t = training.Trainer(data.ring(), loss=name, seed=0, **ENGINE)
+    h = t.run(100, progress=False)
+    assert t.models == [(name, 0)] and t.config["loss"] == name
+    assert h.d_loss.shape == (10, 1) and h.metrics["modes"].shape == (2, 1)
+    assert np.all(np.isfinite(h.d_loss)) and np.all(np.isfinite(h.g_loss))
+    assert np.all(np.isfinite(h.d_grad_norm)) and np.all(h.d_grad_norm > 0)
+
+
+def test_all_five_losses_train_side_by_side():
+    names = sorted(CLOSED)
+    t = training.Trainer(data.ring(), loss=names, seed=[0] * 5, **ENGINE)
+    assert all(torch.equal(t.G.flat[0], t.G.flat[e]) for e in range(5))  # one seed, one start
+    h = t.run(60, progress=False)
+    assert h.by_loss() == {n: [i] for i, n in enumerate(names)} and not t.diverged
+    assert np.all(np.isfinite(h.d_loss)) and np.all(np.isfinite(h.g_loss))
+    for a in range(5):  # five losses, five different runs
+        for b in range(a + 1, 5):
+            assert not torch.allclose(t.G.flat[a], t.G.flat[b]), (names[a], names[b])
+
+
+def test_model_losses_give_each_row_its_own_loss():
+    names = ["hinge", "hinge", "least-squares", "wasserstein-gp", "hinge"]
+    ml = training.ModelLosses(names)
+    assert [sl for _, sl in ml.groups] == [slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 5)]
+    assert ml.penalized and not training.ModelLosses(["hinge"]).penalized
+    g = torch.Generator().manual_seed(0)
+    r, f = torch.randn(5, M, generator=g), torch.randn(5, M, generator=g)
+    d, gl = ml.d(r, f), ml.g(f)
+    assert d.shape == (5,) and gl.shape == (5,)
+    for e, name in enumerate(names):
+        spec = losses.get_loss(name)
+        assert torch.allclose(d[e], spec.d(r[e], f[e]))
+        assert torch.allclose(gl[e], spec.g(f[e]))
+    with pytest.raises(ValueError, match="loss must be one of"):
+        training.ModelLosses(["hinge", "lsgan"])

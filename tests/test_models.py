@@ -85,3 +85,203 @@ def test_bad_inputs_name_the_argument():
         g.sample(0)
     with pytest.raises(ValueError, match="in_dim"):
         models.Discriminator(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# MLPStack: E networks as one module
+# ---------------------------------------------------------------------------------------------
+
+
+def generators(n=3, **kw):
+    return [models.Generator(3, 2, 8, 2, seed=s, **kw) for s in range(n)]
+
+
+def flat_row(net):
+    """A network's weights in MLPStack's layout: per layer the weight transposed, then the bias."""
+    parts = []
+    for lin in [m for m in net.modules() if isinstance(m, torch.nn.Linear)]:
+        parts += [lin.weight.detach().T.reshape(-1), lin.bias.detach()]
+    return torch.cat(parts)
+
+
+@pytest.mark.parametrize(
+    "kind, kw",
+    [
+        ("g", {}),
+        ("g", dict(output="tanh")),
+        ("g", dict(slope=0.0)),
+        ("d", {}),
+        ("d", dict(slope=0.0)),
+    ],
+)
+def test_mlpstack_computes_what_each_network_computes(kind, kw):
+    if kind == "g":
+        nets = generators(**kw)
+        x = torch.randn(3, 11, 3, generator=torch.Generator().manual_seed(0))
+    else:
+        nets = [models.Discriminator(2, 8, 3, seed=s, **kw) for s in range(3)]
+        x = torch.randn(3, 11, 2, generator=torch.Generator().manual_seed(0))
+    stack = models.MLPStack(nets)
+    assert stack.n_models == 3 and stack.in_dim == x.shape[-1]
+    assert stack.out_dim == (2 if kind == "g" else 1)
+    assert stack.tanh == (kw.get("output") == "tanh") and stack.slope == kw.get("slope", 0.2)
+    with torch.no_grad():
+        out = stack(x)
+        assert out.shape == (3, 11, stack.out_dim)
+        for e, net in enumerate(nets):
+            want = net(x[e]).reshape(11, -1)
+            torch.testing.assert_close(out[e], want, atol=1e-6, rtol=1e-6)
+    if kw.get("output") == "tanh":
+        with torch.no_grad():
+            assert float(stack(100 * x).abs().max()) <= 1.0
+
+
+def test_mlpstack_flat_layout_and_views():
+    nets = generators()
+    stack = models.MLPStack(nets)
+    assert stack.flat.shape == (3, models.count_parameters(nets[0]))
+    assert stack.sizes == [(3, 8), (8, 8), (8, 2)]
+    for e, net in enumerate(nets):
+        assert torch.equal(stack.flat[e], flat_row(net))
+    layers = stack.layers()
+    assert [tuple(w.shape) for w, _ in layers] == [(3, 3, 8), (3, 8, 8), (3, 8, 2)]
+    assert [tuple(b.shape) for _, b in layers] == [(3, 1, 8), (3, 1, 8), (3, 1, 2)]
+    lin0 = nets[1].net[0]
+    assert torch.equal(layers[0][0][1], lin0.weight.detach().T)
+    assert torch.equal(layers[0][1][1, 0], lin0.bias.detach())
+    with torch.no_grad():  # the views share the flat storage
+        stack.flat[1, 0] = 42.0
+    assert stack.layers()[0][0][1, 0, 0] == 42.0 and stack.weights()[0][1, 0, 0] == 42.0
+
+
+def test_mlpstack_copies_the_weights_it_is_built_from():
+    nets = generators()
+    stack = models.MLPStack(nets)
+    before = stack.flat.detach().clone()
+    with torch.no_grad():
+        nets[0].net[0].weight.add_(1.0)
+    assert torch.equal(stack.flat, before)
+    with torch.no_grad():
+        stack.flat.add_(1.0)
+    assert torch.equal(flat_row(nets[1]), before[1])
+
+
+def test_mlpstack_gradients_are_each_networks_own_and_land_in_flat():
+    nets = [models.Discriminator(2, 8, 2, seed=s) for s in range(3)]
+    stack = models.MLPStack(nets)
+    x = torch.randn(3, 16, 2, generator=torch.Generator().manual_seed(2))
+    weights = torch.tensor([1.0, -2.0, 0.5])
+    out = stack(x)[..., 0]
+    per_model = (weights[:, None] * out.square()).mean(1)  # a different loss per model
+    stack.zero_grad()
+    per_model.sum().backward(inputs=stack.weights())
+    for e, net in enumerate(nets):
+        loss = (weights[e] * net(x[e]).square()).mean()
+        grads = torch.autograd.grad(loss, list(net.parameters()))
+        parts = []
+        for lin, (gw, gb) in zip(
+            net.net[0::2], zip(grads[0::2], grads[1::2], strict=True), strict=True
+        ):
+            assert isinstance(lin, torch.nn.Linear)
+            parts += [gw.T.reshape(-1), gb]
+        torch.testing.assert_close(stack.flat.grad[e], torch.cat(parts), atol=1e-6, rtol=1e-5)
+    # model 0's output does not depend on the other rows at all
+    (g,) = torch.autograd.grad(stack(x, stack.flat)[0].sum(), stack.flat)
+    assert torch.count_nonzero(g[1:]) == 0 and torch.count_nonzero(g[0]) > 0
+    stack.zero_grad()
+    stack(x)[0].sum().backward(inputs=stack.weights())
+    torch.testing.assert_close(stack.flat.grad, g, atol=1e-6, rtol=1e-6)
+    # zero_grad zeroes the same buffer in place
+    buffer = stack.flat.grad
+    stack.zero_grad()
+    assert stack.flat.grad is buffer and torch.count_nonzero(buffer) == 0
+
+
+def test_mlpstack_models_never_see_each_other():
+    stack = models.MLPStack(generators())
+    x = torch.randn(3, 20, 3, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        before = stack(x)
+        x2 = x.clone()
+        x2[1] += 5.0
+        stack.flat[1] += 1.0
+        after = stack(x2)
+    assert torch.equal(before[0], after[0]) and torch.equal(before[2], after[2])
+    assert not torch.allclose(before[1], after[1])
+
+
+def test_mlpstack_rows_and_other_weights():
+    nets = generators()
+    stack = models.MLPStack(nets)
+    x = torch.randn(3, 9, 3, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        full = stack(x)
+        part = stack(x[1:], stack.flat[1:])
+        torch.testing.assert_close(part, full[1:], atol=1e-6, rtol=1e-6)
+        other = stack(x, torch.zeros_like(stack.flat))
+    assert torch.count_nonzero(other) == 0
+
+
+def test_mlpstack_net_round_trip():
+    for kw in (dict(output="tanh"), dict(slope=0.0), {}):
+        nets = generators(**kw)
+        stack = models.MLPStack(nets)
+        x = torch.randn(7, 3)
+        for e in range(3):
+            seq = stack.net(e)
+            assert isinstance(seq, torch.nn.Sequential)
+            assert [type(m) for m in seq] == [type(m) for m in nets[e].net] or kw.get("slope") == 0
+            with torch.no_grad():
+                torch.testing.assert_close(seq(x), nets[e](x), atol=1e-6, rtol=1e-6)
+            assert torch.equal(models.MLPStack([seq]).flat[0], stack.flat[e])
+        if kw.get("slope") == 0:
+            assert isinstance(stack.net(0)[1], torch.nn.ReLU)
+        if kw.get("output") == "tanh":
+            assert isinstance(stack.net(0)[-1], torch.nn.Tanh)
+
+
+def test_mlpstack_accepts_plain_sequentials_and_moves_with_to():
+    seqs = [
+        torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+        for _ in range(2)
+    ]
+    stack = models.MLPStack(seqs)
+    assert stack.slope == 0.0 and not stack.tanh and stack.sizes == [(2, 4), (4, 1)]
+    stack = stack.double()  # the layers follow the moved storage
+    assert stack.flat.dtype == torch.float64 and stack.flat.grad.dtype == torch.float64
+    x = torch.randn(2, 5, 2, dtype=torch.float64)
+    stack.zero_grad()
+    stack(x).sum().backward(inputs=stack.weights())
+    assert torch.count_nonzero(stack.flat.grad) > 0
+    for w in stack.weights()[:-1]:
+        assert w.dtype == torch.float64
+
+
+def test_mlpstack_bad_input():
+    with pytest.raises(ValueError, match="at least one"):
+        models.MLPStack([])
+    with pytest.raises(ValueError, match=r"nets\[1\]"):
+        models.MLPStack([models.Generator(2, 2, 8, 2), models.Generator(2, 2, 16, 2)])
+    with pytest.raises(ValueError, match=r"nets\[1\]"):
+        models.MLPStack([models.Generator(2, 2, 8, 2), models.Generator(2, 2, 8, 2, slope=0.1)])
+    with pytest.raises(ValueError, match=r"nets\[1\]"):
+        models.MLPStack([models.Generator(2, 2, 8, 2), models.Generator(2, 2, 8, 2, output="tanh")])
+    with pytest.raises(ValueError, match=r"nets\[0\]"):
+        models.MLPStack([torch.nn.Linear(2, 2)])
+    with pytest.raises(ValueError, match=r"nets\[0\]"):
+        models.MLPStack(
+            [torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))]
+        )
+    with pytest.raises(ValueError, match=r"nets\[0\]"):
+        models.MLPStack(
+            [
+                torch.nn.Sequential(
+                    torch.nn.Linear(2, 4, bias=False), torch.nn.ReLU(), torch.nn.Linear(4, 1)
+                )
+            ]
+        )
+    stack = models.MLPStack(generators())
+    with pytest.raises(ValueError, match="x must have shape"):
+        stack(torch.zeros(3, 5, 2))
+    with pytest.raises(ValueError, match="x must have shape"):
+        stack(torch.zeros(5, 3))

@@ -1178,9 +1178,10 @@ class Trainer:
             g_grad_norm=mean_of(g_rows, 2, keep),
             d_grad_norm=mean_of(d_rows, 3, keep),
         )
-        for i in list(first_bad) + list(self.diverged):
-            for v in rec.values():
-                v[i] = math.nan
+        if e > 1:  # a stopped model's columns are NaN from its divergence on
+            for i in list(first_bad) + list(self.diverged):
+                for v in rec.values():
+                    v[i] = math.nan
         if e == 1 and first_bad:
             step, what = first_bad[0]
             if any(s <= keep for s, _ in layout):
@@ -1188,7 +1189,8 @@ class Trainer:
             self.diverged[0] = step
             c = self.config
             raise TrainingDiverged(
-                f"the {what} of the {c['loss']} GAN became NaN or infinite at step {step} "
+                f"the {what} of the {c['loss']} GAN became NaN or infinite (or too large for "
+                f"float32) at step {step} "
                 f"(lr_g={c['lr_g']}, lr_d={c['lr_d']}); the history keeps the steps before it; "
                 f"lower the learning rates and start again"
             )
@@ -1471,11 +1473,11 @@ class Trainer:
             device_type=self.device.type,
             step=self.step,
             wall=self._wall,
-            generator=self.G.flat.detach(),
-            discriminator=self.D.flat.detach(),
+            generator={"player": "generator", "weights": self.G.flat.detach()},
+            discriminator={"player": "discriminator", "weights": self.D.flat.detach()},
             generator_ema=self.ema_flat,
-            opt_g=self.opt_g.state_dict(),
-            opt_d=self.opt_d.state_dict(),
+            opt_g={"player": "generator", "state": self.opt_g.state_dict()},
+            opt_d={"player": "discriminator", "state": self.opt_d.state_dict()},
             history=self.history.state(),
             diverged={int(k): int(v) for k, v in self.diverged.items()},
             rngs=[
@@ -1552,9 +1554,10 @@ class Trainer:
                 2 : cls.__init__.__code__.co_argcount + cls.__init__.__code__.co_kwonlyargcount
             ]
         )
-        unknown = set(config) - known - {"_networks"}
-        if unknown or "_networks" in config:
-            raise ValueError(f"unknown settings in the config: {sorted(unknown)}")
+        known.discard("_networks")
+        if set(config) != known:
+            unknown, missing = sorted(set(config) - known), sorted(known - set(config))
+            raise ValueError(f"the config has unknown settings {unknown} or lacks {missing}")
         dim = _data_dim(data)
         if dim != state["dim"]:
             raise ValueError(
@@ -1579,26 +1582,48 @@ class Trainer:
                 raise ValueError(f"{what} has dtype {value.dtype}, expected {dtype}")
             return value.to(t.device)
 
+        def player(key, name, field):
+            entry = state[key]
+            if not isinstance(entry, dict) or entry.get("player") != name or field not in entry:
+                raise ValueError(f"{key} does not hold the {name}'s {field}")
+            return entry[field]
+
         with torch.no_grad():
-            t.G.flat.copy_(tensor(state["generator"], t.G.flat.shape, "the generator weights"))
-            t.D.flat.copy_(
-                tensor(state["discriminator"], t.D.flat.shape, "the discriminator weights")
-            )
+            g = player("generator", "generator", "weights")
+            d = player("discriminator", "discriminator", "weights")
+            t.G.flat.copy_(tensor(g, t.G.flat.shape, "the generator weights"))
+            t.D.flat.copy_(tensor(d, t.D.flat.shape, "the discriminator weights"))
             if (state["generator_ema"] is None) != (t.ema_flat is None):
                 raise ValueError("the moving average does not match the config's ema")
             if t.ema_flat is not None:
                 t.ema_flat.copy_(
                     tensor(state["generator_ema"], t.ema_flat.shape, "the moving average")
                 )
-        for name, opt, flat in (("opt_g", t.opt_g, t.G.flat), ("opt_d", t.opt_d, t.D.flat)):
-            _check_optimizer_state(state[name], opt, flat, name)
-            opt.load_state_dict(state[name])
         step = state["step"]
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be a non-negative integer; got {step!r}")
+        c = t.config
+        for name, who, opt, flat in (
+            ("opt_g", "generator", t.opt_g, t.G.flat),
+            ("opt_d", "discriminator", t.opt_d, t.D.flat),
+        ):
+            sd = player(name, who, "state")
+            _check_optimizer_state(sd, opt, flat, name)
+            updated = step > 0 and (who == "generator" or c["d_steps"] > 0)
+            if isinstance(opt, torch.optim.Adam) and updated and not sd["state"]:
+                raise ValueError(f"{name} has no Adam state although {who} was trained")
+            if who == "generator" and sd["state"].get(0, {}).get("step") is not None:
+                if float(sd["state"][0]["step"]) != step:
+                    raise ValueError(f"{name} counts other updates than the step {step}")
+            opt.load_state_dict(sd)
         t.step = step
-        t._wall = float(state["wall"])
+        wall = state["wall"]
+        if not isinstance(wall, float) or not math.isfinite(wall) or wall < 0:
+            raise ValueError(f"wall (training seconds) must be a number >= 0; got {wall!r}")
+        t._wall = wall
         t.history = History.from_state(state["history"], e)
+        if t.history.models != [tuple(mdl) for mdl in t.models]:
+            raise ValueError("the history's models do not match the config's")
         if len(t.history) and (
             t.history._step[-1] != step or sorted(t.history._step) != t.history._step
         ):
@@ -1611,7 +1636,8 @@ class Trainer:
             if not isinstance(entry, list) or len(entry) != 5 or entry[1] not in ("d", "g"):
                 raise ValueError("the pending record window is malformed")
             w_step, kind, w_loss, w_logits, w_norm = entry
-            if not isinstance(w_step, int) or not step - t.config["record_every"] < w_step <= step:
+            bad_step = not step - t.config["record_every"] < w_step <= step + 1
+            if not isinstance(w_step, int) or bad_step:
                 raise ValueError("the pending record window does not end at the step")
             w_loss = tensor(w_loss, (e,), "a pending loss")
             w_norm = tensor(w_norm, (e,), "a pending gradient norm")
@@ -1668,15 +1694,24 @@ def _check_optimizer_state(sd, opt: torch.optim.Optimizer, flat: torch.Tensor, n
     groups = sd["param_groups"]
     if not isinstance(groups, list) or len(groups) != 1 or groups[0].get("params") != [0]:
         raise ValueError(f"{name} does not describe one parameter group of one tensor")
-    expected = set(opt.param_groups[0]) - {"params"}
-    if set(groups[0]) - {"params"} != expected:
+    fresh = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+    saved = {k: v for k, v in groups[0].items() if k != "params"}
+    if set(saved) != set(fresh):
         raise ValueError(f"{name} belongs to another optimiser than the config's")
-    lr = groups[0].get("lr")
-    if not isinstance(lr, float) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"{name} has a bad learning rate {lr!r}")
+    for key, value in fresh.items():
+        if key == "betas":
+            same = isinstance(saved[key], (tuple, list)) and tuple(saved[key]) == tuple(value)
+        else:
+            same = saved[key] == value and type(saved[key]) is type(value)
+        if not same:
+            what = "the learning rate (lr)" if key == "lr" else key
+            raise ValueError(f"{name}: {what} is {saved[key]!r}, but the config gives {value!r}")
     state = sd["state"]
     if not isinstance(state, dict) or set(state) - {0}:
         raise ValueError(f"{name} has state for parameters that do not exist")
+    need = {"step", "exp_avg", "exp_avg_sq"} if isinstance(opt, torch.optim.Adam) else set()
+    if state.get(0) and isinstance(opt, torch.optim.Adam) and set(state[0]) != need:
+        raise ValueError(f"{name}: Adam's state must hold {sorted(need)}; got {sorted(state[0])}")
     for key, value in state.get(0, {}).items():
         if key == "step":
             if not isinstance(value, torch.Tensor) or value.numel() != 1:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gandemo import batched, digits, models
+from gandemo import digits, models, training
 
 
 def test_data_scaled_for_tanh_and_sampled_on_the_generators_device():
@@ -65,10 +65,10 @@ def test_tanh_generator_and_a_short_batched_digits_run():
     assert x.abs().max() <= 1
     with pytest.raises(ValueError, match="output"):
         models.Generator(16, 64, 32, 2, output="sigmoid")
-    bt = batched.BatchedTrainer(
+    t = training.Trainer(
         digits.Digits(),
-        ["saturating", "non-saturating"],
-        [0, 0],
+        loss=["saturating", "non-saturating"],
+        seed=[0, 0],
         latent_dim=16,
         width=64,
         batch_size=32,
@@ -77,8 +77,11 @@ def test_tanh_generator_and_a_short_batched_digits_run():
         metric_every=100,
         metric_samples=300,
     )
-    h = bt.run(200, progress=False).as_dict()
-    assert {"classes", "confidence", "reverse_kl", "confident"} <= set(h)
-    assert h["classes"].shape == (3, 2) and np.all(np.isfinite(h["confidence"]))
-    assert np.all(np.abs(bt.sample(20)) <= 1)
-    assert np.all(h["confidence"][-1] > h["confidence"][0] - 0.05)
+    h = t.run(200, progress=False)
+    assert {"classes", "confidence", "reverse_kl", "confident"} <= set(h.metrics)
+    conf = h.metrics["confidence"]
+    assert h.metrics["classes"].shape == (3, 2) and np.all(np.isfinite(conf))
+    assert list(h.metric_step) == [0, 100, 200]
+    x = t.samples(20, seed=0)
+    assert x.shape == (2, 20, 64) and np.all(np.abs(x) <= 1)
+    assert np.all(conf[-1] > conf[0] - 0.05)

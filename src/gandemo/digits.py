@@ -56,9 +56,8 @@ class Digits:
     """The digits as a training target: ``sample(n, generator)`` draws ``n`` images uniformly
     with replacement, ``(n, 64)`` in [-1, 1], on the generator's device.
 
-    The training engines (:class:`gandemo.training.Trainer`,
-    :class:`gandemo.batched.BatchedTrainer`) call :meth:`metrics` on generated images for their
-    quality records.
+    The training engine (:class:`gandemo.training.Trainer`, one model or many) calls
+    :meth:`metrics` on generated images for its quality records.
     """
 
     dim = SIDE * SIDE

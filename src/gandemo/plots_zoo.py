@@ -1,8 +1,8 @@
 r"""Figures, tables and live views for many models trained at once (chapters 7 and 8).
 
-* :func:`record` trains a :class:`gandemo.batched.BatchedTrainer` and keeps evenly spaced
-  :class:`BatchFrame` objects (samples of every model from fixed latent codes, and their
-  metrics), optionally showing each one live while the models train (:class:`LiveImage`);
+* :func:`record` trains a :class:`gandemo.training.Trainer` (one model or many) and keeps
+  evenly spaced :class:`BatchFrame` objects (samples of every model from fixed latent codes, and
+  their metrics), optionally showing each one live while the models train (:class:`LiveImage`);
 * :func:`samples_player` replays the frames of chosen models side by side on a 2-D target,
   with their modes-covered curves; :func:`metric_curves` draws a metric over training for every
   loss (mean over seeds and each seed);
@@ -25,11 +25,12 @@ from matplotlib.figure import Figure
 
 from . import losses, widgets
 from .plots import COLORS
-from .training import target_metrics
+from .training import Callback, target_metrics
 from .utils import check_positive_int
 
 __all__ = [
     "BatchFrame",
+    "FrameRecorder",
     "LiveImage",
     "LOSS_COLORS",
     "digit_grid",
@@ -57,7 +58,7 @@ LOSS_COLORS = {
 
 @dataclass
 class BatchFrame:
-    """One recorded moment of a batched run.
+    """One recorded moment of a run of :math:`E` models.
 
     Attributes:
         step: the generator step.
@@ -106,10 +107,61 @@ class LiveImage:
         return widgets.live_bundle(self.widget, html, "<LiveImage>", include, exclude)
 
 
+def _count(k: float, noun: str) -> str:
+    """``"1 mode"``, ``"3 modes"``, ``"1 class"``, ``"0 classes"`` (``"n/a modes"`` for NaN)."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    if not math.isfinite(k):
+        return f"n/a {plural}"
+    k = round(float(k))
+    return f"{k} {noun if k == 1 else plural}"
+
+
 def _png(fig: Figure, dpi: float = 72) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+class FrameRecorder(Callback):
+    """A :class:`gandemo.training.Callback` that keeps a :class:`BatchFrame` at the start of a
+    run, every ``every`` steps and at its end (never two at one step).
+
+    Args:
+        n: samples per model and frame, from the same seeded latent codes at every frame (the
+            metrics use them all).
+        every: steps between two frames.
+        live: called with each new frame as it is recorded.
+        seed: the seed of the latent codes.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        every: int,
+        live: Callable[[BatchFrame], object] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.n = check_positive_int(n, "n")
+        self.every = check_positive_int(every, "every")
+        self.live = live
+        self.seed = seed
+        #: the frames recorded so far
+        self.frames: list[BatchFrame] = []
+
+    def keep(self, trainer) -> None:
+        """Record the trainer's present state as a frame (unless one exists at this step)."""
+        if self.frames and self.frames[-1].step == trainer.step:
+            return
+        samples = trainer.samples(self.n, seed=self.seed)  # (E, n, dim)
+        per_model = [
+            target_metrics(trainer.data, s[:, 0] if s.shape[1] == 1 else s) for s in samples
+        ]
+        metrics = {k: np.array([m[k] for m in per_model], dtype=float) for k in per_model[0]}
+        self.frames.append(BatchFrame(trainer.step, samples, metrics))
+        if self.live is not None:
+            self.live(self.frames[-1])
+
+    on_start = on_progress = on_end = keep
 
 
 def record(
@@ -123,7 +175,7 @@ def record(
     (plus the starting state).
 
     Args:
-        trainer: a :class:`gandemo.batched.BatchedTrainer`.
+        trainer: a :class:`gandemo.training.Trainer` (one model or many).
         steps: generator steps to train.
         frames: moments to keep after the start.
         n: samples per model and frame (the metrics use them all).
@@ -131,22 +183,9 @@ def record(
     """
     steps = check_positive_int(steps, "steps")
     frames = check_positive_int(frames, "frames")
-    n = check_positive_int(n, "n")
-    out: list[BatchFrame] = []
-
-    def keep(bt) -> None:
-        if out and out[-1].step == bt.step:
-            return
-        samples = bt.sample(n, seed=0)
-        per_model = [target_metrics(bt.data, s[:, 0] if s.shape[1] == 1 else s) for s in samples]
-        metrics = {k: np.array([m[k] for m in per_model], dtype=float) for k in per_model[0]}
-        out.append(BatchFrame(bt.step, samples, metrics))
-        if live is not None:
-            live(out[-1])
-
-    keep(trainer)
-    trainer.run(steps, callback=keep, every=max(1, steps // frames), progress=False)
-    return out
+    recorder = FrameRecorder(n, every=max(1, steps // frames), live=live)
+    trainer.run(steps, callbacks=[recorder], progress=False)
+    return recorder.frames
 
 
 def _scatter_panel(ax, data, lim: float):
@@ -215,7 +254,7 @@ def samples_figure(data, frames, models, labels, title="", max_step=None):
         for ax, pts, label, e in zip(axes, points, labels, models, strict=False):
             pts.set_offsets(f.samples[e])
             modes, hq = f.metrics["modes"][e], f.metrics["high_quality"][e]
-            ax.set_title(f"{label}: {modes:.0f} modes, {hq:.0%} HQ", fontsize=9)
+            ax.set_title(f"{label}: {_count(modes, 'mode')}, {hq:.0%} HQ", fontsize=9)
         steps = [fr.step for fr in frames[: i + 1]]
         for ln, e in curves:
             ln.set_data(steps, [fr.metrics["modes"][e] for fr in frames[: i + 1]])
@@ -225,23 +264,21 @@ def samples_figure(data, frames, models, labels, title="", max_step=None):
 
 
 def metric_curves(trainer, key: str = "modes", ax=None, title: str = ""):
-    """One metric over training for every loss of a batched run: each seed thin, the mean over
-    seeds thick. Returns the axis."""
-    h = trainer.history.as_dict()
-    if key not in h:
-        raise ValueError(
-            f"key must be one of the recorded metrics {sorted(trainer.history.metrics)}"
-        )
+    """One metric over training for every loss of a :class:`gandemo.training.Trainer`: each
+    seed thin, the mean over seeds thick. Returns the axis."""
+    h = trainer.history
+    metrics = h.metrics  # name -> (metric records, E)
+    if key not in metrics:
+        raise ValueError(f"key must be one of the recorded metrics {sorted(metrics)}")
     if ax is None:
         fig = Figure(figsize=(6, 3.4))
         FigureCanvasAgg(fig)
         ax = fig.subplots()
-    names = [name for name, _ in trainer.models]
-    for name in dict.fromkeys(names):
-        idx = [i for i, n in enumerate(names) if n == name]
+    steps, values = h.metric_step, metrics[key]
+    for name, idx in h.by_loss().items():
         color = LOSS_COLORS.get(name, COLORS["gen"])
-        ax.plot(h["metric_step"], h[key][:, idx], color=color, lw=0.6, alpha=0.35)
-        ax.plot(h["metric_step"], np.nanmean(h[key][:, idx], axis=1), color=color, lw=2, label=name)
+        ax.plot(steps, values[:, idx], color=color, lw=0.6, alpha=0.35)
+        ax.plot(steps, np.nanmean(values[:, idx], axis=1), color=color, lw=2, label=name)
     ax.set_xlabel("step")
     ax.set_ylabel(key.replace("_", " "))
     ax.set_title(title, fontsize=10)
@@ -265,7 +302,7 @@ def _fmt(mean: float, std: float, digits: int, percent: bool = False) -> str:
 
 
 def zoo_table(results: dict[str, list[dict]], num_modes: dict[str, int]) -> str:
-    """Results of :func:`gandemo.batched.summarize` for several targets as one Markdown table.
+    """Results of :func:`gandemo.training.summarize` for several targets as one Markdown table.
 
     Args:
         results: maps a target's name to its summary rows.
@@ -323,7 +360,7 @@ def digits_figure(frames: Sequence[BatchFrame], models: Sequence[int], labels: S
             im.set_data(digit_grid(f.samples[e], 6, 6))
             m = f.metrics
             ax.set_title(
-                f"{label}\n{m['classes'][e]:.0f} classes, conf. {m['confidence'][e]:.2f}",
+                f"{label}\n{_count(m['classes'][e], 'class')}, conf. {m['confidence'][e]:.2f}",
                 fontsize=8,
             )
         sup.set_text(f"step {f.step}")
@@ -365,7 +402,7 @@ def live_view(make_figure: Callable[[list], tuple[Figure, Callable[[int], None]]
 def metrics_table(
     rows: list[dict], columns: dict[str, tuple[str, int, bool]], reference=None
 ) -> str:
-    """Rows of :func:`gandemo.batched.summarize` as a Markdown table of chosen metrics.
+    """Rows of :func:`gandemo.training.summarize` as a Markdown table of chosen metrics.
 
     Args:
         rows: the summary rows (``(mean, std)`` per metric).

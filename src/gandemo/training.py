@@ -1523,7 +1523,9 @@ class Trainer:
         if not os.path.isfile(path):
             raise ValueError(f"checkpoint {path!r} does not exist or is not a file")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # a foreign file's notes: it is rejected below
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # corrupt or foreign file: many exception types
             raise ValueError(f"{path} is not a readable gandemo checkpoint ({exc})") from exc
         if not isinstance(state, dict) or state.get("format") != "gandemo.Trainer":

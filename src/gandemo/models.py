@@ -270,11 +270,12 @@ class MLPStack(nn.Module):
             w.grad, b.grad = gw, gb
             leaves.append((w, b))
         self._leaves = leaves
+        self._weights = [t for pair in leaves for t in pair] + [self.flat]
 
     def weights(self) -> list[torch.Tensor]:
         """The layers' weights and biases as the leaf tensors the forward pass uses (what to
         pass as ``inputs`` to ``backward``; their gradients land in ``flat.grad``)."""
-        return [t for pair in self._leaves for t in pair] + [self.flat]
+        return self._weights
 
     def _apply(self, fn, recurse=True):
         out = super()._apply(fn, recurse)

@@ -111,11 +111,15 @@ class ModelLosses:
 
     def d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         """The discriminators' losses, ``(E,)``."""
+        if len(self.groups) == 1:
+            return self.specs[0].d(real_logits, fake_logits)
         parts = [spec.d(real_logits[sl], fake_logits[sl]) for spec, sl in self.groups]
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def g(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """The generators' losses, ``(E,)``."""
+        if len(self.groups) == 1:
+            return self.specs[0].g(fake_logits)
         parts = [spec.g(fake_logits[sl]) for spec, sl in self.groups]
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
@@ -544,63 +548,83 @@ def _stream_seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0] >> 1)
 
 
-class FlatAdam(torch.optim.Adam):
-    """:class:`torch.optim.Adam` (``fused=True`` where this build has the kernel) for the one
-    flat parameter of a player, with a shorter ``step()``.
+class FlatAdam:
+    """Adam for the one flat parameter of a player: a :class:`torch.optim.Adam`
+    (``fused=True`` where this build has the kernel) and a shorter ``step()``.
 
-    ``Adam.step`` spends most of its time on a small network in bookkeeping (hooks, profiling
-    scopes, grouping tensors by device and type on every call). For one tensor with the
-    optimiser's own state, this ``step`` calls PyTorch's public functional form,
-    :func:`torch.optim.adam.adam`, with the same arguments ``Adam.step`` would pass: same
-    kernel, same state, same ``state_dict``, same result. The first step, a closure, or
-    anything unusual goes through ``Adam.step`` itself.
+    ``Optimizer.step`` spends most of its time on a small network in bookkeeping (its hook
+    wrapper and profiling scope, grouping tensors by device and type on every call). This
+    ``step`` calls PyTorch's public functional form, :func:`torch.optim.adam.adam`, on the
+    wrapped optimiser's own state with the arguments ``Adam.step`` would pass: same kernel,
+    same state, same result (tested). The state, ``param_groups`` and ``state_dict`` are the
+    wrapped optimiser's (:attr:`adam`); the first step, and anything unusual, go through
+    ``Adam.step`` itself.
     """
 
     def __init__(self, param: torch.Tensor, lr: float, betas) -> None:
         try:
-            super().__init__([param], lr=lr, betas=betas, fused=True)
+            #: the wrapped optimiser: state, settings, checkpoints
+            self.adam = torch.optim.Adam([param], lr=lr, betas=betas, fused=True)
         except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device
-            super().__init__([param], lr=lr, betas=betas, foreach=False)
+            self.adam = torch.optim.Adam([param], lr=lr, betas=betas, foreach=False)
         self.short_step = True  # False: always through Adam.step
 
-    @torch.no_grad()
+    @property
+    def param_groups(self) -> list[dict]:
+        return self.adam.param_groups
+
+    @property
+    def state(self):
+        return self.adam.state
+
+    def state_dict(self) -> dict:
+        return self.adam.state_dict()
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.adam.load_state_dict(state_dict)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.adam.zero_grad(set_to_none)
+
     def step(self, closure=None):
-        group = self.param_groups[0]
+        """One Adam update of the parameter from its gradient."""
+        group = self.adam.param_groups[0]
         (p,) = group["params"]
-        state = self.state.get(p)
+        state = self.adam.state.get(p)
         plain = (
             group["amsgrad"] or group["maximize"] or group["weight_decay"] or group["capturable"]
         )
         if closure is not None or not self.short_step or not state or p.grad is None or plain:
-            return super().step(closure)
+            return self.adam.step(closure)
         beta1, beta2 = group["betas"]
         try:
-            adam_update(
-                [p],
-                [p.grad],
-                [state["exp_avg"]],
-                [state["exp_avg_sq"]],
-                [],
-                [state["step"]],
-                foreach=group["foreach"],
-                fused=group["fused"],
-                amsgrad=False,
-                beta1=beta1,
-                beta2=beta2,
-                lr=group["lr"],
-                weight_decay=0.0,
-                eps=group["eps"],
-                maximize=False,
-                grad_scale=None,
-                found_inf=None,
-            )
+            with torch.no_grad():
+                adam_update(
+                    [p],
+                    [p.grad],
+                    [state["exp_avg"]],
+                    [state["exp_avg_sq"]],
+                    [],
+                    [state["step"]],
+                    foreach=group["foreach"],
+                    fused=group["fused"],
+                    amsgrad=False,
+                    beta1=beta1,
+                    beta2=beta2,
+                    lr=group["lr"],
+                    weight_decay=0.0,
+                    eps=group["eps"],
+                    maximize=False,
+                    grad_scale=None,
+                    found_inf=None,
+                )
         except TypeError:  # another signature in another PyTorch: the general path from now on
             self.short_step = False
-            return super().step()
+            return self.adam.step()
         return None
 
 
-def _optimizer(kind: str, param: torch.Tensor, lr: float, betas) -> torch.optim.Optimizer:
+def _optimizer(kind: str, param: torch.Tensor, lr: float, betas):
     if kind == "sgd":
         return torch.optim.SGD([param], lr=lr)
     return FlatAdam(param, lr, betas)
@@ -1612,7 +1636,7 @@ class Trainer:
             sd = player(name, who, "state")
             _check_optimizer_state(sd, opt, flat, name)
             updated = step > 0 and (who == "generator" or c["d_steps"] > 0)
-            if isinstance(opt, torch.optim.Adam) and updated and not sd["state"]:
+            if isinstance(opt, FlatAdam) and updated and not sd["state"]:
                 raise ValueError(f"{name} has no Adam state although {who} was trained")
             if who == "generator" and sd["state"].get(0, {}).get("step") is not None:
                 if float(sd["state"][0]["step"]) != step:
@@ -1711,8 +1735,8 @@ def _check_optimizer_state(sd, opt: torch.optim.Optimizer, flat: torch.Tensor, n
     state = sd["state"]
     if not isinstance(state, dict) or set(state) - {0}:
         raise ValueError(f"{name} has state for parameters that do not exist")
-    need = {"step", "exp_avg", "exp_avg_sq"} if isinstance(opt, torch.optim.Adam) else set()
-    if state.get(0) and isinstance(opt, torch.optim.Adam) and set(state[0]) != need:
+    need = {"step", "exp_avg", "exp_avg_sq"} if isinstance(opt, FlatAdam) else set()
+    if state.get(0) and isinstance(opt, FlatAdam) and set(state[0]) != need:
         raise ValueError(f"{name}: Adam's state must hold {sorted(need)}; got {sorted(state[0])}")
     for key, value in state.get(0, {}).items():
         if key == "step":

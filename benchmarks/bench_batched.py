@@ -47,20 +47,25 @@ def model_step_flops(width: int, depth: int, batch: int, latent: int = 2, dim: i
     return d_update + g_update
 
 
-def matmul_flops_per_second(device, repeats: int = 5) -> float:
-    """The machine's batched matrix-product speed (FLOP/s), best of ``repeats``."""
-    a = torch.randn(32, 512, 512, device=device)
-    b = torch.randn(32, 512, 512, device=device)
+def matmul_flops_per_second(device, shape=(32, 512, 512, 512), repeats: int = 5) -> float:
+    """Batched matrix-product speed (FLOP/s) for ``shape`` = (batch, n, k, out), best of
+    ``repeats`` (each of at least 20 ms)."""
+    e, n, k, o = shape
+    a = torch.randn(e, n, k, device=device)
+    b = torch.randn(e, k, o, device=device)
+    flops = 2.0 * e * n * k * o
+    calls = max(1, int(2e-2 * 1e11 / flops))
     best = float("inf")
     for _ in range(repeats + 1):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        torch.bmm(a, b)
+        for _ in range(calls):
+            torch.bmm(a, b)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t)
-    return 2.0 * 32 * 512**3 / best
+        best = min(best, (time.perf_counter() - t) / calls)
+    return flops / best
 
 
 def seconds_per_step(run, steps: int, device) -> float:
@@ -106,9 +111,11 @@ def main(argv=None) -> int:
 
     # interleaved: every repeat measures one model and each E back to back, so that a slow
     # spell of the machine affects both sides of a ratio alike; medians over the repeats
-    refs, times, peaks = [], {e: [] for e in args.models}, []
+    refs, times, peaks, layer_peaks = [], {e: [] for e in args.models}, [], []
+    hidden = (32, 2 * args.batch_size, args.width, args.width)  # D's hidden layer, 32 models
     for _ in range(args.repeats):
         peaks.append(matmul_flops_per_second(device))
+        layer_peaks.append(matmul_flops_per_second(device, hidden))
         refs.append(engine(1))
         for e in args.models:
             times[e].append(engine(e))
@@ -122,12 +129,16 @@ def main(argv=None) -> int:
         f"non-saturating, width {args.width}, depth {args.depth}, batch {args.batch_size}; "
         f"{args.steps} steps x {args.repeats} repeats (median)"
     )
-    peak = statistics.median(peaks)
+    peak, layer_peak = statistics.median(peaks), statistics.median(layer_peaks)
     flops = model_step_flops(args.width, args.depth, args.batch_size)
     print(f"reference: one model, Trainer.run: {1e3 * ref:.2f} ms/step")
     print(
         f"matmul speed of this machine (bmm 32 x 512^3, same threads): {peak / 1e9:.1f} GFLOP/s; "
         f"one model-step: {flops / 1e6:.2f} MFLOP, so at best {1e3 * flops / peak:.3f} ms"
+    )
+    print(
+        f"bmm at the hidden layer's own shape {hidden}: {layer_peak / 1e9:.1f} GFLOP/s "
+        f"({100 * layer_peak / peak:.0f} % of the large-matrix speed)"
     )
     head = ("models", "ms/step", "cost vs 1 model", "ms/model-step", "vs sequential", "of matmul")
     print("{:>6} {:>9} {:>16} {:>14} {:>14} {:>10}".format(*head))
@@ -142,8 +153,9 @@ def main(argv=None) -> int:
     print(
         f"lowest time per model-step at E = {rows[best][0]} "
         f"({1e3 * per_model[best]:.3f} ms, {ref / per_model[best]:.1f}x fewer than one model "
-        f"alone, {100 * flops / per_model[best] / peak:.0f} % of the matmul speed); beyond it, "
-        "more models per run no longer pay"
+        f"alone, {100 * flops / per_model[best] / peak:.0f} % of the large-matrix matmul speed, "
+        f"{100 * flops / per_model[best] / layer_peak:.0f} % of the speed of bmm at the layer's "
+        "shape); beyond it, more models per run no longer pay"
     )
     print("command: python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]))
     return 0

@@ -29,7 +29,12 @@ import numpy as np
 
 from . import data, plots
 from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
-from .utils import check_nonnegative_int, check_positive, check_positive_int
+from .utils import (
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_writable_file,
+)
 
 __all__ = ["DATASETS", "main", "make_data", "plot_trainer", "summary"]
 
@@ -103,15 +108,9 @@ def _decay(text: str) -> float:
 
 
 def _writable_file(path: str, what: str, extensions: tuple[str, ...] | None = None) -> str:
-    """``path`` if a file can be written there (checked before any training), else a clear
-    error message (ValueError)."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise ValueError(f"{what} {path!r} is a folder, not a file")
-    if not os.path.isdir(folder):
-        raise ValueError(f"{what} {path!r}: folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{what} {path!r}: folder {folder!r} is not writable")
+    """``path`` if a file can be written there (checked before any training), with one of
+    ``extensions``, else a clear error message (ValueError)."""
+    check_writable_file(path, what)
     if extensions is not None:
         ext = os.path.splitext(path)[1].lower().lstrip(".")
         if ext not in extensions:

@@ -129,9 +129,7 @@ class TrainingFigure:
     def _setup_images(self) -> None:
         k, side = self.TILES, self.side
         self._points = np.zeros((0, side * side))
-        self.im = self.ax_s.imshow(
-            np.zeros((k * side, k * side)), cmap="gray_r", vmin=-1, vmax=1
-        )
+        self.im = self.ax_s.imshow(np.zeros((k * side, k * side)), cmap="gray_r", vmin=-1, vmax=1)
         self.ax_s.set_axis_off()
         self.ax_s.set_title(f"{k * k} generated images", fontsize=9)
 

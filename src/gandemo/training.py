@@ -44,7 +44,13 @@ from torch.optim.adam import adam as adam_update
 
 from . import losses
 from .models import Discriminator, Generator, MLPStack, _mlp_layers
-from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
+from .utils import (
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_writable_file,
+    torch_generator,
+)
 
 # Layer weights are strided views of one flat parameter per player (gandemo.models.MLPStack), so
 # their gradients are views of one buffer too; PyTorch notes once that this layout differs from
@@ -1476,14 +1482,8 @@ class Trainer:
         Raises:
             ValueError: ``path`` cannot be written (a missing folder, a folder, no permission).
         """
-        path = os.fspath(path)
+        path = check_writable_file(path, "checkpoint path")
         folder = os.path.dirname(os.path.abspath(path))
-        if os.path.isdir(path):
-            raise ValueError(f"checkpoint path {path!r} is a folder")
-        if not os.path.isdir(folder):
-            raise ValueError(f"checkpoint path {path!r}: folder {folder!r} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise ValueError(f"checkpoint path {path!r}: folder {folder!r} is not writable")
         self._flush()
         c = self.config
         config = dict(c, betas=list(c["betas"]))

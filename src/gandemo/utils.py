@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -11,6 +12,7 @@ __all__ = [
     "check_nonnegative_int",
     "check_positive",
     "check_positive_int",
+    "check_writable_file",
     "seed_everything",
     "torch_generator",
 ]
@@ -66,3 +68,17 @@ def check_positive(value, name: str) -> float:
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite positive number; got {value!r}")
     return v
+
+
+def check_writable_file(path, name: str) -> str:
+    """Return ``path`` as a string if a file can be written there, or raise ValueError naming
+    ``name`` and the problem (a folder, a missing folder, a folder without write permission)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{name} {path!r} is a folder, not a file")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{name} {path!r}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{name} {path!r}: folder {folder!r} is not writable")
+    return path

@@ -78,10 +78,10 @@ __all__ = [
     "target_metrics",
 ]
 
-#: The losses the engine knows, by name: the registry :data:`gandemo.losses.LOSSES`.
+#: The losses the engine knows by name (the registry :data:`gandemo.losses.LOSSES`).
 LOSSES = losses.LOSSES
 
-#: The per-record series of a :class:`History`, one value per model.
+#: The per-record series of a :class:`History`, one value per model and record.
 SERIES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm")
 
 _MAX_SEED = 2**62
@@ -250,7 +250,7 @@ class ModelHistory:
 class History:
     """What a :class:`Trainer` recorded: one row per record, one column per model.
 
-    ``history.d_loss`` (and every name of :data:`SERIES`) is a ``(records, E)`` array,
+    ``history.d_loss`` (and every name of ``SERIES``) is a ``(records, E)`` array,
     ``history.step`` and ``history.wall_time`` are ``(records,)``; ``history.metrics`` maps a
     metric name to a ``(metric records, E)`` array measured at ``history.metric_step``.
     :meth:`model` gives one model's records, :meth:`by_loss` the models of each loss.
@@ -569,7 +569,7 @@ class FlatAdam:
 
     def __init__(self, param: torch.Tensor, lr: float, betas) -> None:
         try:
-            #: the wrapped optimiser: state, settings, checkpoints
+            #: the wrapped optimiser, which holds the state, the settings and the checkpoints
             self.adam = torch.optim.Adam([param], lr=lr, betas=betas, fused=True)
         except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device
             self.adam = torch.optim.Adam([param], lr=lr, betas=betas, foreach=False)
@@ -933,7 +933,7 @@ class Trainer:
         self.opt_d = _optimizer(c["d_optimizer"], self.D.flat, c["lr_d"], c["betas"])
         self.step = 0
         self.history = History(self.models)
-        #: models stopped after a non-finite loss, gradient or weight: index -> step
+        #: the models stopped after a non-finite loss, gradient or weight (index to step)
         self.diverged: dict[int, int] = {}
         self.should_stop = False
         self.interrupted = False
@@ -1303,7 +1303,7 @@ class Trainer:
         every_seconds: float | None = None,
         progress: bool | None = None,
     ) -> History:
-        """Train every model ``steps`` more steps and return :attr:`history`.
+        """Train every model ``steps`` more steps and return the ``history``.
 
         Args:
             steps: generator steps to add.

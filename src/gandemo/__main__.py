@@ -33,6 +33,7 @@ from .utils import (
     check_nonnegative_int,
     check_positive,
     check_positive_int,
+    check_seed,
     check_writable_file,
 )
 
@@ -69,14 +70,25 @@ _nonnegative_int = _argument(int, check_nonnegative_int, "an integer >= 0")
 _positive_float = _argument(float, check_positive, "a finite positive number")
 
 
-def _beta(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return v
+def _fraction(zero_allowed: bool):
+    """An argparse type for a number in [0, 1) (``zero_allowed``) or in (0, 1)."""
+    interval = "[0, 1)" if zero_allowed else "(0, 1)"
+
+    def convert(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not ((0 <= v) if zero_allowed else (0 < v)) or not v < 1:
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text!r}")
+        return v
+
+    return convert
+
+
+_beta = _fraction(zero_allowed=True)
+_decay = _fraction(zero_allowed=False)
+_seed = _argument(int, check_seed, "an integer in [0, 2**62)")
 
 
 def _device(text: str) -> str:
@@ -85,26 +97,6 @@ def _device(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if not 0 <= v < 2**62:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**62), got {text!r}")
-    return v
-
-
-def _decay(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return v
 
 
 def _writable_file(path: str, what: str, extensions: tuple[str, ...] | None = None) -> str:

@@ -48,6 +48,7 @@ from .utils import (
     check_nonnegative_int,
     check_positive,
     check_positive_int,
+    check_seed,
     check_writable_file,
     torch_generator,
 )
@@ -83,8 +84,6 @@ LOSSES = losses.LOSSES
 
 #: The per-record series of a :class:`History`, one value per model and record.
 SERIES = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm")
-
-_MAX_SEED = 2**62
 
 
 class TrainingDiverged(ValueError):
@@ -863,8 +862,7 @@ class Trainer:
         names = names if names is not None else [loss] * n
         seeds = seeds if seeds is not None else [seed] * n
         for s in seeds:
-            if check_nonnegative_int(s, "seed") >= _MAX_SEED:
-                raise ValueError(f"seed must be smaller than 2**62; got {s!r}")
+            check_seed(s)
         self.losses = ModelLosses(names)
         seeds = [int(s) for s in seeds]
         self.models = list(zip(names, seeds, strict=True))

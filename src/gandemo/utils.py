@@ -12,6 +12,7 @@ __all__ = [
     "check_nonnegative_int",
     "check_positive",
     "check_positive_int",
+    "check_seed",
     "check_writable_file",
     "seed_everything",
     "torch_generator",
@@ -82,3 +83,15 @@ def check_writable_file(path, name: str) -> str:
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{name} {path!r}: folder {folder!r} is not writable")
     return path
+
+
+#: Seeds are below this bound, so that every stream derived from one stays a valid torch seed.
+MAX_SEED = 2**62
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """Return ``value`` as an int, or raise ValueError naming ``name`` unless 0 <= value < 2**62."""
+    v = check_nonnegative_int(value, name)
+    if v >= MAX_SEED:
+        raise ValueError(f"{name} must be smaller than 2**62; got {value!r}")
+    return v

@@ -1,4 +1,5 @@
-"""Tests of gandemo.digits: the data, the classifier-based metrics and training on digits."""
+"""Tests of gandemo.digits: the data, the classifier-based metrics, the Frechet distance, the
+baselines and training on digits."""
 
 from __future__ import annotations
 
@@ -23,25 +24,118 @@ def test_data_scaled_for_tanh_and_sampled_on_the_generators_device():
 
 def test_classifier_reads_real_digits_as_a_perfect_generator():
     clf = digits.classifier()
-    assert clf.test_accuracy > 0.94
+    assert clf.test_accuracy > 0.95 and len(clf.test_images) == 450
+    assert len(clf.train_images) + len(clf.test_images) == 1797
     real = digits.real_reference()
-    assert real.classes == 10 and real.reverse_kl < 0.02 and real.confidence > 0.85
+    assert real.classes == 10 and real.reverse_kl < 0.02 and real.confidence > 0.9
+    assert real.confident > 0.85 and real.n == 450
     assert abs(real.histogram.sum() - 1) < 1e-12
+    assert 0 < real.fid < 1
+    assert digits.classifier() is clf  # cached
+    f = digits.features(clf.test_images[:5])
+    assert f.shape == (5, 64) and np.all(f >= 0)
 
 
-def test_metrics_expose_collapse_and_noise():
+def test_frechet_distance_matches_scipys_sqrtm_and_its_closed_forms():
+    from scipy import linalg
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 6))
+    b = rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) + 0.5
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    diff = a.mean(0) - b.mean(0)
+    by_sqrtm = diff @ diff + np.trace(ca + cb - 2 * np.real(linalg.sqrtm(ca @ cb)))
+    assert digits.frechet_distance(a, b) == pytest.approx(by_sqrtm, rel=1e-8)
+    assert digits.frechet_distance(a, a) == pytest.approx(0, abs=1e-8)
+    shift = np.full(6, 2.0)  # a pure shift adds |shift|^2
+    assert digits.frechet_distance(a + shift, a) == pytest.approx(24.0, rel=1e-8)
+    # a singular covariance (ten points repeated, rank 9) gives a finite distance
+    ten = rng.normal(size=(10, 20))
+    repeated = ten[np.arange(500) % 10]
+    assert np.isfinite(digits.frechet_distance(repeated, rng.normal(size=(500, 20))))
+
+
+@pytest.mark.parametrize(
+    "a, b, match",
+    [
+        (np.zeros((1, 3)), np.zeros((5, 3)), "n >= 2"),
+        (np.zeros(5), np.zeros((5, 3)), "n >= 2"),
+        (np.zeros((5, 3)), np.zeros((5, 4)), "dimensions"),
+        (np.full((5, 3), np.inf), np.zeros((5, 3)), "NaN"),
+        (np.zeros((5, 3)), np.full((5, 3), np.nan), "NaN"),
+    ],
+)
+def test_bad_features(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        digits.frechet_distance(a, b)
+
+
+def test_metrics_expose_collapse_noise_and_prototypes():
     images, labels = digits.load()
     only_threes = images[labels == 3][:100]
     m = digits.digit_metrics(only_threes)
     assert m.classes == 1 and m.histogram.argmax() == 3
-    assert m.reverse_kl == pytest.approx(
-        np.log(10) + np.sum(m.histogram[m.histogram > 0] * np.log(m.histogram[m.histogram > 0]))
-    )
-    assert m.reverse_kl > 1.5  # near log 10 for a single class
-    noise = digits.digit_metrics(np.random.default_rng(0).uniform(-1, 1, (500, 64)))
-    assert noise.confidence < digits.real_reference().confidence - 0.15
+    h = m.histogram[m.histogram > 0]
+    assert m.reverse_kl == pytest.approx(np.log(10) + np.sum(h * np.log(h)))
+    assert m.reverse_kl > 2.0  # near log 10 for a single class
+    real = digits.real_reference()
+    assert m.fid > 10 * real.fid  # one class is far from all ten
+    noise = digits.digit_metrics(digits.baseline_samples("noise", 1000, 0))
+    assert noise.confidence < real.confidence - 0.2 and noise.fid > 50 * real.fid
+    # the prototypes fool every per-image number, not the Frechet distance
+    proto = digits.digit_metrics(digits.baseline_samples("prototypes", 1000))
+    assert proto.classes == 10 and proto.reverse_kl < 1e-6 and proto.confident == 1.0
+    assert proto.fid > 10 * real.fid
     m8 = digits.digit_metrics(only_threes.reshape(-1, 8, 8))  # (n, 8, 8) accepted
-    assert m8.classes == 1
+    assert m8.classes == 1 and m8.as_dict() == m.as_dict()
+
+
+def test_histogram_counts_confident_images_only():
+    images, labels = digits.load()
+    sharp = images[labels == 0][:50]
+    noise = digits.baseline_samples("noise", 50, 0)
+    low = digits.digit_metrics(noise, threshold=0.999)
+    mixed = digits.digit_metrics(np.concatenate([sharp, noise]), threshold=0.999)
+    assert mixed.histogram.sum() == pytest.approx(1)
+    assert mixed.histogram[0] > 0.9  # the noise images are (almost) never confident
+    assert low.confident < 0.1
+    blank = digits.digit_metrics(np.full((20, 64), -1.0))  # read with probability ~0.5
+    assert blank.confident == 0 and blank.classes == 0 and blank.histogram.sum() == 0
+    assert np.isnan(blank.reverse_kl)  # nothing confident: no histogram to compare
+
+
+def test_baselines():
+    assert digits.baseline_samples("real", 1000).shape == (450, 64)
+    proto = digits.baseline_samples("prototypes", 25)
+    assert proto.shape == (25, 64) and np.array_equal(proto[0], proto[10])
+    avg = digits.baseline_samples("average", 30, seed=1)
+    assert avg.shape == (30, 64) and np.all(np.abs(avg) <= 1)
+    assert np.array_equal(avg, digits.baseline_samples("average", 30, seed=1))
+    assert not np.array_equal(avg, digits.baseline_samples("average", 30, seed=2))
+    for kind, n, match in (("cats", 10, "kind"), ("noise", 0, "n"), ("noise", 2.5, "n")):
+        with pytest.raises(ValueError, match=match):
+            digits.baseline_samples(kind, n)
+    rows = digits.baseline_rows(draws=2, n=200)
+    assert [r["name"] for r in rows] == list(digits.BASELINES.values())
+    assert [r["runs"] for r in rows] == [1, 1, 2, 2]
+    by = {r["kind"]: r for r in rows}
+    assert by["real"]["fid"][0] < by["average"]["fid"][0] < by["noise"]["fid"][0]
+    assert by["prototypes"]["confident"] == (1.0, 0.0)
+    assert len(by["noise"]["values"]["fid"]) == 2
+    with pytest.raises(ValueError, match="draws"):
+        digits.baseline_rows(draws=0)
+
+
+def test_target_metrics_of_non_finite_images():
+    m = digits.Digits().metrics(np.full((10, 64), np.nan))
+    assert m["classes"] == 0 and set(m) == {
+        "classes",
+        "reverse_kl",
+        "confidence",
+        "confident",
+        "fid",
+    }
+    assert all(np.isnan(m[k]) for k in ("reverse_kl", "confidence", "confident", "fid"))
 
 
 @pytest.mark.parametrize(
@@ -52,11 +146,17 @@ def test_metrics_expose_collapse_and_noise():
         (np.zeros((5, 64)), dict(threshold=1.0), "threshold"),
         (np.zeros((5, 64)), dict(min_share=0), "min_share"),
         (np.zeros((0, 64)), {}, "shape"),
+        (np.zeros((1, 64)), {}, "at least 2"),
     ],
 )
 def test_bad_images(images, kwargs, match):
     with pytest.raises(ValueError, match=match):
         digits.digit_metrics(images, **kwargs)
+
+
+def test_bad_feature_images():
+    with pytest.raises(ValueError, match="shape"):
+        digits.features(np.zeros((3, 8, 7)))
 
 
 def test_tanh_generator_and_a_short_batched_digits_run():
@@ -78,10 +178,39 @@ def test_tanh_generator_and_a_short_batched_digits_run():
         metric_samples=300,
     )
     h = t.run(200, progress=False)
-    assert {"classes", "confidence", "reverse_kl", "confident"} <= set(h.metrics)
+    assert {"classes", "confidence", "reverse_kl", "confident", "fid"} <= set(h.metrics)
     conf = h.metrics["confidence"]
     assert h.metrics["classes"].shape == (3, 2) and np.all(np.isfinite(conf))
     assert list(h.metric_step) == [0, 100, 200]
     x = t.samples(20, seed=0)
     assert x.shape == (2, 20, 64) and np.all(np.abs(x) <= 1)
     assert np.all(conf[-1] > conf[0] - 0.05)
+
+
+def test_digit_figures_put_real_and_generated_grids_at_one_scale():
+    from gandemo import plots_zoo
+
+    images, _ = digits.load()
+    fig = plots_zoo.digit_panels([("real", images[:64]), ("copy", images[64:128])])
+    a, b = fig.axes
+    assert a.get_position().width == pytest.approx(b.get_position().width)
+    assert not any(s.get_visible() for s in a.spines.values())
+    with pytest.raises(ValueError, match="panels"):
+        plots_zoo.digit_panels([])
+    frames = [
+        plots_zoo.BatchFrame(
+            step,
+            np.stack([images[:64], images[64:128]]),
+            {"classes": np.array([10, 9]), "fid": np.array([0.5, 1.5])},
+        )
+        for step in (0, 100)
+    ]
+    fig, update = plots_zoo.digits_real_figure(frames, [1], ["model"], images[200:264])
+    update(0)
+    assert "step 0" in fig.axes[1].get_title() and "Fréchet 1.50" in fig.axes[1].get_title()
+    assert len(fig.axes) == 2
+    with pytest.raises(ValueError, match="same length"):
+        plots_zoo.digits_real_figure(frames, [0, 1], ["one label"], images[:64])
+    with pytest.raises(ValueError, match="two"):
+        plots_zoo.digits_real_player(frames[:1], [0], ["m"], images[:64])
+    assert plots_zoo.digits_real_player(frames, [0], ["m"], images[:64]) is not None

@@ -146,3 +146,27 @@ def test_the_linspace_ring_has_only_seven_modes():
 def test_mode_coverage_bad_input(samples, centers, std, message):
     with pytest.raises(ValueError, match=message):
         metrics.mode_coverage(samples, centers, std)
+
+
+def test_a_mode_needs_a_tenth_of_its_fair_share():
+    grid = data.grid()  # 25 modes: with 2500 samples a mode needs 10 high-quality ones
+    centers = grid.centers.numpy()
+    samples = np.concatenate([np.tile(centers[0], (2491, 1)), np.tile(centers[1], (9, 1))])
+    assert metrics.mode_coverage(samples, centers, grid.std).modes == 1
+    assert metrics.mode_coverage(samples, centers, grid.std, min_share=0).modes == 2  # PacGAN
+    samples = np.concatenate([np.tile(centers[0], (2490, 1)), np.tile(centers[1], (10, 1))])
+    assert metrics.mode_coverage(samples, centers, grid.std).modes == 2
+
+
+def test_uniform_noise_covers_no_mode_by_default_but_most_by_pacgans_rule():
+    grid = data.grid()
+    noise = np.random.default_rng(0).uniform(-4.15, 4.15, size=(2500, 2))
+    assert metrics.mode_coverage(noise, grid.centers, grid.std).modes == 0
+    assert metrics.mode_coverage(noise, grid.centers, grid.std, min_share=0).modes >= 18
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "half", float("nan")])
+def test_mode_coverage_bad_min_share(bad):
+    ring = data.ring()
+    with pytest.raises(ValueError, match="min_share"):
+        metrics.mode_coverage(ring.centers, ring.centers, ring.std, min_share=bad)

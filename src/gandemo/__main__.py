@@ -3,6 +3,7 @@
 Examples::
 
     python -m gandemo train --data ring --loss non-saturating --steps 5000 --seed 0
+    python -m gandemo compare --data grid --seeds 5 --json     # chapter 7's comparison
     python -m gandemo train --data mixture --steps 2000 --json
     gandemo train --data grid --steps 8000 --plot grid.png --save grid.pt
     gandemo train --resume grid.pt --steps 2000 --save grid.pt    # 2000 more steps
@@ -13,6 +14,11 @@ mode histogram for the 2-D targets (ring, grid), the binned Jensen-Shannon diver
 1-D ones, classes covered and the classifier's confidence for the digits. Ctrl-C stops after the
 current step, prints the summary of the steps done (marked as interrupted), saves the checkpoint
 if ``--save`` was given, and exits with status 130.
+
+``compare`` trains every chosen loss with seeds 0..N-1 on one target with the book's recipe
+(:data:`gandemo.experiments.RECIPES`, the code path of chapter 7) and prints a table of mean and
+standard deviation over the seeds, the chance rows beneath it; ``--json`` prints it as one JSON
+object on the last line instead.
 """
 
 from __future__ import annotations
@@ -163,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue a saved run (its settings; --lr options change its learning rates)",
     )
     t.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    from .experiments import RECIPES
+
+    c = sub.add_parser(
+        "compare",
+        help="compare losses over seeds with the book's recipe, next to chance rows",
+        description="Train every chosen loss with seeds 0..N-1 (one batched run, the recipe "
+        "of chapters 6-8) and print mean and standard deviation over the seeds, with the "
+        "chance rows of the same metrics.",
+    )
+    c.add_argument("--data", choices=sorted(RECIPES), default="ring", help="the target")
+    c.add_argument(
+        "--loss",
+        choices=sorted(LOSSES),
+        action="append",
+        default=None,
+        help="a loss to compare (repeatable; default: all five)",
+    )
+    c.add_argument("--seeds", type=_positive_int, default=5, help="seeds 0..N-1 per loss")
+    c.add_argument("--steps", type=_positive_int, default=None, help="default: the recipe's")
+    c.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
+    c.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     return parser
 
 
@@ -352,6 +379,61 @@ def _train(args) -> int:
     return EXIT_INTERRUPTED if trainer.interrupted else 0
 
 
+def format_comparison(result: dict) -> str:
+    """The table that ``compare`` prints without ``--json``, from its JSON object."""
+    keys = [
+        k
+        for k in ("modes", "high_quality", "reverse_kl", "confidence", "fid")
+        if any(k in r for r in result["rows"] + result["chance"])
+    ]
+    head = {
+        "modes": "modes",
+        "high_quality": "high quality",
+        "reverse_kl": "reverse KL",
+        "confidence": "confidence",
+        "fid": "Frechet dist.",
+    }
+
+    def cell(r, k):
+        if k not in r or r[k][0] is None:
+            return "n/a"
+        m, s = r[k]
+        return f"{100 * m:5.1f} ± {100 * s:4.1f} %" if k == "high_quality" else f"{m:.2f} ± {s:.2f}"
+
+    name_w = max(len(r.get("loss", r.get("name", ""))) for r in result["rows"] + result["chance"])
+    lines = [
+        f"{result['data']}: {result['steps']} steps, {result['seconds']:.1f} s "
+        f"(mean ± std over seeds; chance rows over as many draws)",
+        f"{'':{name_w}}  runs  " + "  ".join(f"{head[k]:>16}" for k in keys),
+    ]
+    for r in result["rows"] + result["chance"]:
+        name = r.get("loss", r.get("name"))
+        flag = "" if r.get("converged", True) else "  (not converged: not ranked)"
+        lines.append(
+            f"{name:{name_w}}  {r['runs']:4d}  "
+            + "  ".join(f"{cell(r, k):>16}" for k in keys)
+            + flag
+        )
+    return "\n".join(lines)
+
+
+def _compare(args) -> int:
+    from .experiments import compare
+
+    losses = None if args.loss is None else list(dict.fromkeys(args.loss))
+    try:
+        result = compare(
+            args.data, losses=losses, seeds=range(args.seeds), steps=args.steps, device=args.device
+        )
+    except TrainingDiverged as exc:
+        return _error(f"training diverged: {exc}", 1)
+    except ValueError as exc:
+        return _error(str(exc))
+    obj = result.to_json()
+    print(json.dumps(obj) if args.json else format_comparison(obj), flush=True)
+    return 0
+
+
 def _main_thread() -> bool:
     import threading
 
@@ -363,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return _train(args)
+    if args.command == "compare":
+        return _compare(args)
     return 2  # pragma: no cover (argparse requires a command)
 
 

@@ -111,7 +111,8 @@ class ModeCoverage:
     r"""The mode-collapse figures of :func:`mode_coverage`.
 
     Attributes:
-        modes: number of modes covered (an int in ``[0, num_modes]``).
+        modes: number of modes covered (an int in ``[0, num_modes]``; see ``min_share`` of
+            :func:`mode_coverage`).
         num_modes: K, the number of modes of the target.
         high_quality: fraction of samples within 3 standard deviations of their nearest centre.
         reverse_kl: :math:`\operatorname{KL}(h \,\|\, \text{uniform})` of the high-quality
@@ -143,14 +144,18 @@ def _points(x, name: str, dim: int | None = None) -> np.ndarray:
     return a
 
 
-def mode_coverage(samples, centers, std: float) -> ModeCoverage:
+def mode_coverage(samples, centers, std: float, min_share: float = 0.1) -> ModeCoverage:
     r"""Modes covered, high-quality fraction and reverse KL of samples from a Gaussian mixture.
 
     The definitions of VEEGAN and PacGAN, for a mixture of K isotropic Gaussians with centres
     :math:`c_k` and a common standard deviation :math:`s`:
 
     * a sample :math:`x` is *high-quality* when :math:`\min_k \lVert x - c_k \rVert / s < 3`;
-    * a mode is *covered* when it is the nearest centre of at least one high-quality sample;
+    * a mode is *covered* when it is the nearest centre of at least
+      :math:`\max(1, \text{min\_share} \cdot n / K)` high-quality samples out of the :math:`n`:
+      with the default ``min_share=0.1``, a tenth of its fair share. ``min_share=0`` gives
+      PacGAN's definition (at least one high-quality sample), under which structureless noise
+      covers most modes of the grid by chance hits alone; with the default it covers none;
     * :math:`h_k` is the fraction of high-quality samples whose nearest centre is :math:`c_k`,
       and the reverse KL is :math:`\operatorname{KL}(h \,\|\, u) = \log K - H(h)` with
       :math:`u` uniform and :math:`0 \log 0 = 0`: 0 for a perfectly balanced histogram,
@@ -163,6 +168,8 @@ def mode_coverage(samples, centers, std: float) -> ModeCoverage:
         samples: an ``(n, d)`` array or tensor of generated points.
         centers: the ``(K, d)`` mode centres (e.g. ``gd.data.ring().centers``).
         std: the modes' common standard deviation :math:`s > 0`.
+        min_share: the share of the fair count :math:`n / K` a mode needs to be covered, in
+            :math:`[0, 1]` (0: PacGAN's one-sample rule).
 
     Returns:
         A :class:`ModeCoverage`.
@@ -170,6 +177,12 @@ def mode_coverage(samples, centers, std: float) -> ModeCoverage:
     c = _points(centers, "centers")
     x = _points(samples, "samples", dim=c.shape[1])
     std = check_positive(std, "std")
+    try:
+        min_share = float(min_share)
+    except (TypeError, ValueError):
+        raise ValueError(f"min_share must be a number in [0, 1]; got {min_share!r}") from None
+    if not 0.0 <= min_share <= 1.0:
+        raise ValueError(f"min_share must be a number in [0, 1]; got {min_share!r}")
     k = c.shape[0]
     sq = (x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
     nearest = sq.argmin(1)
@@ -181,8 +194,9 @@ def mode_coverage(samples, centers, std: float) -> ModeCoverage:
     h = counts / counts.sum()
     nz = h > 0
     entropy = -float(np.sum(h[nz] * np.log(h[nz])))
+    need = max(1.0, min_share * x.shape[0] / k)
     return ModeCoverage(
-        modes=int(nz.sum()),
+        modes=int(np.sum(counts >= need)),
         num_modes=k,
         high_quality=float(good.mean()),
         reverse_kl=max(float(np.log(k)) - entropy, 0.0),

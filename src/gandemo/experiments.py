@@ -1,0 +1,504 @@
+r"""Experiments that can carry a claim: recipes, chance baselines and tests (chapters 6-8).
+
+A comparison of GAN losses is a measurement, and a measurement needs three things besides the
+runs themselves, which this module provides:
+
+* a **recipe** (:class:`Recipe`, :data:`RECIPES`): the architecture, optimiser, schedule and
+  budget with which models reach the regime where the metrics mean something; chapters 6 and 7
+  and ``python -m gandemo compare`` use the same one;
+* **chance rows** (:func:`chance_rows`): generators with no structure at all, scored with the
+  same metric and the same number of samples, so that a trained row is read against what luck
+  alone scores;
+* **tests** (:func:`welch`): Welch's unequal-variance t-test and a 95 % confidence interval of
+  the difference of two means (scipy), for every comparison the prose makes.
+
+:func:`compare` runs one comparison (losses x seeds on one target) and returns a
+:class:`Comparison` with the trainer, the rows, the chance rows and the time it took;
+:data:`PUBLISHED` holds each loss's settings from the paper that introduced or popularised it,
+and :data:`PACGAN_ROWS` the published rows of :cite:t:`lin2018pacgan` to read ours against.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import data as data_module
+from .losses import LOSSES
+from .training import Trainer, summarize
+from .utils import check_positive_int
+
+__all__ = [
+    "CHANCE",
+    "Comparison",
+    "PACGAN_ROWS",
+    "PUBLISHED",
+    "RECIPES",
+    "Recipe",
+    "at_seconds",
+    "chance_rows",
+    "chance_samples",
+    "compare",
+    "converged",
+    "published_recipe",
+    "rows_table",
+    "welch",
+]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train on one target: :class:`~gandemo.training.Trainer` settings, a learning-rate
+    schedule and a budget of generator steps.
+
+    Attributes:
+        settings: keyword arguments of :class:`~gandemo.training.Trainer` (without ``loss``,
+            ``seed`` and the learning rates, which the schedule sets).
+        schedule: ``((from_step, lr_g, lr_d), ...)``, the first entry from step 0.
+        steps: generator steps of a full run.
+        note: where the recipe comes from, in one line.
+    """
+
+    settings: dict
+    schedule: tuple[tuple[int, float, float], ...]
+    steps: int
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.schedule or self.schedule[0][0] != 0:
+            raise ValueError("schedule must start with an entry for step 0")
+        starts = [s for s, _, _ in self.schedule]
+        if starts != sorted(set(starts)):
+            raise ValueError(f"schedule steps must increase; got {starts}")
+        check_positive_int(self.steps, "steps")
+
+    def trainer(self, data, loss, seed, **overrides) -> Trainer:
+        """A :class:`~gandemo.training.Trainer` with this recipe's settings (``overrides`` win)
+        and the schedule's first learning rates."""
+        _, lr_g, lr_d = self.schedule[0]
+        config = {**self.settings, "lr_g": lr_g, "lr_d": lr_d, **overrides}
+        return Trainer(data, loss=loss, seed=seed, **config)
+
+    def phases(self, steps: int | None = None, start: int = 0) -> list[tuple[int, float, float]]:
+        """The schedule cut into ``(steps, lr_g, lr_d)`` pieces from generator step ``start``
+        to ``steps`` (default: the recipe's budget)."""
+        end = self.steps if steps is None else check_positive_int(steps, "steps")
+        pieces = []
+        for i, (s, lr_g, lr_d) in enumerate(self.schedule):
+            nxt = self.schedule[i + 1][0] if i + 1 < len(self.schedule) else math.inf
+            lo, hi = max(s, start), min(nxt, end)
+            if hi > lo:
+                pieces.append((int(hi - lo), lr_g, lr_d))
+        return pieces
+
+    def run(self, trainer: Trainer, steps: int | None = None, step: Callable | None = None):
+        """Train ``trainer`` along the schedule up to ``steps`` generator steps in all.
+
+        Args:
+            trainer: a trainer built with :meth:`trainer` (its current step is respected).
+            steps: total generator steps (default: the recipe's budget).
+            step: called as ``step(trainer, n)`` to train ``n`` steps at the current rates
+                (default: ``trainer.run(n, progress=False)``), e.g. to record frames.
+        """
+        for n, lr_g, lr_d in self.phases(steps, start=trainer.step):
+            trainer.set_learning_rates(lr_g, lr_d)
+            if step is None:
+                trainer.run(n, progress=False)
+            else:
+                step(trainer, n)
+        return trainer
+
+
+_TOY = dict(
+    latent_dim=2,
+    width=64,
+    depth=4,
+    batch_size=128,
+    betas=(0.5, 0.999),
+    d_steps=1,
+    slope=0.0,
+    ema=0.99,
+    record_every=10,
+    metric_every=250,
+    metric_samples=2500,
+)
+
+#: The book's recipes, by target name (see ``benchmarks/bench_quality.py`` for how the ring's
+#: was found).
+RECIPES: dict[str, Recipe] = {
+    "ring": Recipe(
+        _TOY,
+        ((0, 2e-3, 2e-3), (1500, 5e-4, 5e-4)),
+        3000,
+        "ReLU MLPs (4 x 64), Adam (0.5, 0.999), 2e-3 then 5e-4, generator EMA 0.99",
+    ),
+    "grid": Recipe(
+        _TOY,
+        ((0, 2e-3, 2e-3), (1500, 5e-4, 5e-4)),
+        3000,
+        "the ring's recipe",
+    ),
+    "digits": Recipe(
+        dict(
+            latent_dim=16,
+            width=256,
+            depth=2,
+            batch_size=64,
+            betas=(0.5, 0.999),
+            d_steps=1,
+            g_output="tanh",
+            ema=0.99,
+            record_every=20,
+            metric_every=250,
+            metric_samples=1000,
+        ),
+        ((0, 5e-4, 5e-4),),
+        4000,
+        "16-D latent codes, 2 x 256 LeakyReLU units, tanh pixels, Adam 5e-4, generator EMA 0.99",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Published:
+    """A loss's training settings as published: overrides of a recipe's settings and its one
+    constant learning rate."""
+
+    settings: dict
+    lr: float
+    source: str
+
+
+#: Each loss's optimiser settings from its paper (constant rates, no EMA), on our networks.
+PUBLISHED: dict[str, Published] = {
+    "saturating": Published(
+        dict(betas=(0.5, 0.999), d_steps=1, ema=None), 2e-4, "radford2016dcgan"
+    ),
+    "non-saturating": Published(
+        dict(betas=(0.5, 0.999), d_steps=1, ema=None), 2e-4, "radford2016dcgan"
+    ),
+    "least-squares": Published(dict(betas=(0.5, 0.999), d_steps=1, ema=None), 2e-4, "mao2017lsgan"),
+    "hinge": Published(dict(betas=(0.0, 0.9), d_steps=5, ema=None), 2e-4, "miyato2018spectral"),
+    "wasserstein-gp": Published(
+        dict(betas=(0.0, 0.9), d_steps=5, ema=None), 1e-4, "gulrajani2017wgangp"
+    ),
+}
+
+#: The vanilla GAN's rows of :cite:t:`lin2018pacgan`, Table 1 (their networks: a 4 x 400 ReLU
+#: generator with batch norm, a 3 x 200 maxout discriminator, about 400k steps of batch 100).
+PACGAN_ROWS: dict[str, dict] = {
+    "ring": dict(
+        name="PacGAN's GAN (published)",
+        modes=(6.3, 0.5),
+        high_quality=(0.982, 0.002),
+        reverse_kl=(0.45, 0.09),
+        steps=400_000,
+    ),
+    "grid": dict(
+        name="PacGAN's GAN (published)",
+        modes=(17.3, 0.8),
+        high_quality=(0.948, 0.007),
+        reverse_kl=(0.70, 0.07),
+        steps=400_000,
+    ),
+}
+
+
+def published_recipe(data_name: str, loss: str, steps: int | None = None) -> Recipe:
+    """The recipe of ``data_name`` with ``loss``'s :data:`PUBLISHED` settings: the same networks
+    and minibatch, the paper's optimiser and critic steps, one constant learning rate, no EMA."""
+    if data_name not in RECIPES:
+        raise ValueError(f"data must be one of {sorted(RECIPES)}; got {data_name!r}")
+    if loss not in PUBLISHED:
+        raise ValueError(f"loss must be one of {sorted(PUBLISHED)}; got {loss!r}")
+    base, p = RECIPES[data_name], PUBLISHED[loss]
+    return Recipe(
+        {**base.settings, **p.settings},
+        ((0, p.lr, p.lr),),
+        base.steps if steps is None else steps,
+        f"{loss} as published ({p.source})",
+    )
+
+
+def at_seconds(comparison: Comparison, seconds: float) -> dict:
+    """The rows' metrics at the last metric record whose wall time is within ``seconds``:
+    ``{"step", "seconds", <metric>: (mean, std) over all models of the comparison}``.
+
+    For an equal-wall-time reading of a slower setting (e.g. 5 critic steps per generator
+    step): pass the wall time the faster setting needed for its whole budget."""
+    h = comparison.trainer.history
+    wall = np.interp(h.metric_step, h.step, h.wall_time, left=0.0)
+    ok = np.flatnonzero(wall <= seconds + 1e-9)
+    i = int(ok[-1]) if len(ok) else 0
+    out = {"step": int(h.metric_step[i]), "seconds": float(wall[i])}
+    for key, values in h.metrics.items():
+        out[key] = _mean_std(values[i])
+    return out
+
+
+def _box(data) -> tuple[np.ndarray, np.ndarray]:
+    centers = np.asarray(data.centers, dtype=float)
+    pad = 3.0 * float(data.std)
+    return centers.min(0) - pad, centers.max(0) + pad
+
+
+def chance_samples(data, kind: str, n: int, seed: int) -> np.ndarray:
+    """``n`` samples of a generator without structure, for a 2-D mixture target:
+
+    * ``"uniform"``: uniform over the data's box (the centres' bounding box widened by 3
+      standard deviations);
+    * ``"gaussian"``: one Gaussian blob with the data's mean and covariance.
+    """
+    n = check_positive_int(n, "n")
+    rng = np.random.default_rng([int(seed), 7])
+    lo, hi = _box(data)
+    if kind == "uniform":
+        return rng.uniform(lo, hi, size=(n, len(lo)))
+    if kind == "gaussian":
+        real = data.sample(20_000, torch.Generator().manual_seed(int(seed))).numpy()
+        return rng.multivariate_normal(real.mean(0), np.cov(real.T), size=n)
+    raise ValueError(f"kind must be 'uniform' or 'gaussian'; got {kind!r}")
+
+
+#: The chance generators of :func:`chance_samples` and their row names.
+CHANCE = {
+    "uniform": "chance: uniform over the data's box",
+    "gaussian": "chance: one Gaussian blob",
+}
+
+
+def _mean_std(values) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return (math.nan, 0.0)
+    return (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0)
+
+
+def chance_rows(data, draws: int = 5, n: int = 2500) -> list[dict]:
+    """The chance rows of a table: each generator of :func:`chance_samples`, ``draws`` times
+    ``n`` samples scored with the engine's metrics, as ``{"name", "runs", <metric>: (mean,
+    std), "values": {<metric>: per-draw array}}``."""
+    from .digits import Digits, baseline_rows
+    from .training import target_metrics
+
+    draws = check_positive_int(draws, "draws")
+    if isinstance(data, Digits):  # real digits, prototypes, pixel averages, noise
+        rows = baseline_rows(draws=draws, n=n)
+        for r in rows:
+            r["chance"] = r["kind"] in ("average", "noise")
+        return rows
+    rows = []
+    for kind, name in CHANCE.items():
+        scores = [target_metrics(data, chance_samples(data, kind, n, d)) for d in range(draws)]
+        values = {k: np.array([s[k] for s in scores], dtype=float) for k in scores[0]}
+        rows.append(
+            {
+                "name": name,
+                "runs": draws,
+                **{k: _mean_std(v) for k, v in values.items()},
+                "values": values,
+            }
+        )
+    return rows
+
+
+def welch(a, b) -> dict:
+    """Welch's t-test of two samples (``scipy.stats.ttest_ind(equal_var=False)``).
+
+    Returns:
+        ``{"diff": mean(a) - mean(b), "ci": (lo, hi)`` (95 % confidence interval of the
+        difference), ``"t", "p"}``; NaN statistics if either sample has fewer than 2 finite
+        values. Two samples without any spread give ``p`` 0 when their means differ, 1 if not.
+    """
+    from scipy import stats
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        nan = math.nan
+        return {"diff": nan, "ci": (nan, nan), "t": nan, "p": nan}
+    diff = float(a.mean() - b.mean())
+    if a.std() == 0 and b.std() == 0:
+        p = 1.0 if diff == 0 else 0.0
+        return {"diff": diff, "ci": (diff, diff), "t": math.copysign(math.inf, diff), "p": p}
+    res = stats.ttest_ind(a, b, equal_var=False)
+    ci = res.confidence_interval(0.95)
+    return {
+        "diff": diff,
+        "ci": (float(ci.low), float(ci.high)),
+        "t": float(res.statistic),
+        "p": float(res.pvalue),
+    }
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`.
+
+    Attributes:
+        data_name: the target's name.
+        trainer: the trainer of all models (losses x seeds).
+        rows: :func:`gandemo.training.summarize` rows, one per loss, each with ``"values"``:
+            the per-seed final metrics (for :func:`welch`) and ``"converged"``.
+        chance: :func:`chance_rows`.
+        seconds: wall time of the training.
+        frames: what the ``record`` argument of :func:`compare` returned, if any.
+    """
+
+    data_name: str
+    trainer: Trainer
+    rows: list[dict]
+    chance: list[dict]
+    seconds: float
+    frames: list = field(default_factory=list)
+
+    def row(self, loss: str) -> dict:
+        """The row of ``loss``."""
+        for r in self.rows:
+            if r["loss"] == loss:
+                return r
+        raise ValueError(f"loss {loss!r} is not in this comparison")
+
+    def to_json(self) -> dict:
+        """``{"data", "steps", "seconds", "rows", "chance"}`` with lists for pairs."""
+
+        def clean(r: dict, key: str) -> dict:
+            out = {key: r[key], "runs": r["runs"]}
+            # digits: classes covered and the confident fraction play the parts of the modes
+            # covered and the high-quality fraction
+            alias = {"modes": "classes", "high_quality": "confident"}
+            for m in ("modes", "high_quality", "reverse_kl", "confidence", "fid"):
+                src = m if m in r else alias.get(m)
+                if src in r:
+                    out[m] = [_json_number(x) for x in r[src]]
+            if "converged" in r:
+                out["converged"] = r["converged"]
+            return out
+
+        return {
+            "data": self.data_name,
+            "steps": self.trainer.step,
+            "seconds": round(self.seconds, 2),
+            "rows": [clean(r, "loss") for r in self.rows],
+            "chance": [clean(r, "name") for r in self.chance],
+        }
+
+
+def _json_number(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def converged(row: dict, chance: Sequence[dict], key: str | None = None) -> bool:
+    """Whether a trained row beats every chance row (those marked ``"chance"``, not the
+    references such as real digits) on ``key`` by Welch's test (p < 0.05, and a larger mean)
+    and no run diverged: a row that does not is not ranked. ``key`` defaults to the
+    high-quality fraction (the confident fraction for digits)."""
+    if row.get("diverged"):
+        return False
+    if key is None:
+        key = "confident" if "confident" in row["values"] else "high_quality"
+    for c in chance:
+        if not c.get("chance", True):
+            continue
+        w = welch(row["values"][key], c["values"][key])
+        if not (w["diff"] > 0 and w["p"] < 0.05):
+            return False
+    return True
+
+
+def compare(
+    data_name: str,
+    losses: Sequence[str] | None = None,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    steps: int | None = None,
+    recipe: Recipe | None = None,
+    record: Callable | None = None,
+    **overrides,
+) -> Comparison:
+    """Train every loss with every seed on one target as one batched run, and score it.
+
+    Args:
+        data_name: a target with a recipe (a key of :data:`RECIPES`).
+        losses: names of :data:`gandemo.losses.LOSSES` (default: all five).
+        seeds: the seeds; every loss gets all of them.
+        steps: generator steps (default: the recipe's budget).
+        recipe: default ``RECIPES[data_name]``.
+        record: called as ``record(trainer, n)`` to train ``n`` steps (e.g. recording frames,
+            returning a list of them); default ``trainer.run``.
+        overrides: settings that replace the recipe's (e.g. ``device``).
+    """
+    if recipe is None:
+        if data_name not in RECIPES:
+            raise ValueError(f"data must be one of {sorted(RECIPES)}; got {data_name!r}")
+        recipe = RECIPES[data_name]
+    losses = list(LOSSES) if losses is None else list(losses)
+    if not losses:
+        raise ValueError("losses must name at least one loss")
+    for name in losses:
+        if name not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    data = data_module.target(data_name)
+    names = [n for n in losses for _ in seeds]
+    trainer = recipe.trainer(
+        data, [n for n in names], [s for _ in losses for s in seeds], **overrides
+    )
+    frames: list = []
+
+    def step(t, n):
+        if record is None:
+            t.run(n, progress=False)
+        else:
+            new = record(t, n) or []
+            frames.extend(new if not frames else new[1:])
+
+    start = time.perf_counter()
+    recipe.run(trainer, steps, step=step)
+    seconds = time.perf_counter() - start
+    chance = chance_rows(data, draws=len(seeds), n=trainer.config["metric_samples"])
+    final = trainer.final_metrics()
+    rows = summarize(trainer)
+    for r in rows:
+        idx = trainer.history.by_loss()[r["loss"]]
+        r["values"] = {k: v[idx] for k, v in final.items()}
+    for r in rows:
+        r["converged"] = converged(r, chance)
+    return Comparison(data_name, trainer, rows, chance, seconds, frames)
+
+
+def rows_table(comparison: Comparison, extra: Sequence[dict] = ()) -> str:
+    """A Markdown table of a 2-D comparison: the trained rows (marked when not converged), then
+    ``extra`` rows (e.g. :data:`PACGAN_ROWS`), then the chance rows."""
+    from .plots_zoo import _fmt
+
+    k = comparison.trainer.data.num_modes
+    lines = [
+        "| generator | modes covered | high-quality samples | reverse KL | runs |",
+        "|---|---|---|---|---|",
+    ]
+
+    def line(name, r, runs):
+        return (
+            f"| {name} | {_fmt(*r['modes'], 1)} / {k} | "
+            f"{_fmt(*r['high_quality'], 1, percent=True)} | {_fmt(*r['reverse_kl'], 2)} | "
+            f"{runs} |"
+        )
+
+    for r in comparison.rows:
+        name = f"`{r['loss']}`" + ("" if r["converged"] else " (not converged)")
+        lines.append(line(name, r, r["runs"]))
+    for r in extra:
+        lines.append(line(r["name"], r, "published"))
+    for r in comparison.chance:
+        lines.append(line(r["name"], r, f"{r['runs']} draws"))
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""The experiment layer: recipes, chance rows, Welch tests, compare() and the compare command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import gandemo as gd
+from gandemo import experiments
+from gandemo.__main__ import main
+
+
+def test_recipe_phases_follow_the_schedule():
+    r = experiments.Recipe({}, ((0, 1e-3, 2e-3), (100, 1e-4, 2e-4)), 250)
+    assert r.phases() == [(100, 1e-3, 2e-3), (150, 1e-4, 2e-4)]
+    assert r.phases(80) == [(80, 1e-3, 2e-3)]
+    assert r.phases(start=120) == [(130, 1e-4, 2e-4)]
+    assert r.phases(start=250) == []
+
+
+@pytest.mark.parametrize("schedule", [(), ((5, 1e-3, 1e-3),), ((0, 1e-3, 1e-3), (0, 1e-4, 1e-4))])
+def test_recipe_rejects_bad_schedules(schedule):
+    with pytest.raises(ValueError, match="schedule"):
+        experiments.Recipe({}, schedule, 10)
+
+
+def test_recipe_run_applies_the_rates_and_split_runs_match():
+    r = experiments.Recipe(
+        dict(width=8, depth=1, batch_size=16, device="cpu", threads=1, record_every=5),
+        ((0, 1e-3, 1e-3), (10, 1e-4, 3e-4)),
+        20,
+    )
+    whole = r.run(r.trainer(gd.data.ring(), "hinge", 0))
+    assert whole.step == 20 and whole.config["lr_g"] == 1e-4 and whole.config["lr_d"] == 3e-4
+    split = r.trainer(gd.data.ring(), "hinge", 0)
+    r.run(split, 7)
+    r.run(split)
+    np.testing.assert_array_equal(whole.history.g_loss, split.history.g_loss)
+
+
+def test_every_recipe_and_published_setting_builds_a_trainer():
+    for name, recipe in experiments.RECIPES.items():
+        t = recipe.trainer(gd.data.target(name), "non-saturating", 0, device="cpu")
+        assert t.config["lr_g"] == recipe.schedule[0][1]
+    assert set(experiments.PUBLISHED) == set(gd.losses.LOSSES)
+    for p in experiments.PUBLISHED.values():
+        assert p.lr > 0 and p.source
+
+
+@pytest.mark.parametrize("name", ["ring", "grid"])
+def test_chance_rows_score_as_chance(name):
+    data = gd.data.target(name)
+    rows = experiments.chance_rows(data, draws=3)
+    assert [r["runs"] for r in rows] == [3, 3]
+    for r in rows:
+        assert r["modes"][0] <= 1  # structureless generators cover (almost) no mode
+        assert r["high_quality"][0] < 0.05
+        assert len(r["values"]["modes"]) == 3
+
+
+def test_chance_samples_are_seeded_and_inside_the_box():
+    grid = gd.data.grid()
+    a = experiments.chance_samples(grid, "uniform", 100, 0)
+    np.testing.assert_array_equal(a, experiments.chance_samples(grid, "uniform", 100, 0))
+    assert np.abs(a).max() <= 4 + 3 * grid.std
+    with pytest.raises(ValueError, match="kind"):
+        experiments.chance_samples(grid, "lattice", 10, 0)
+
+
+def test_welch_matches_scipy_and_handles_degenerate_samples():
+    from scipy import stats
+
+    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0]
+    w = experiments.welch(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert w["t"] == pytest.approx(ref.statistic) and w["p"] == pytest.approx(ref.pvalue)
+    assert w["ci"][0] < w["diff"] < w["ci"][1]
+    assert experiments.welch([8, 8, 8], [8, 8, 8])["p"] == 1.0
+    assert experiments.welch([8, 8, 8], [5, 5, 5])["p"] == 0.0
+    assert math.isnan(experiments.welch([1.0], [1.0, 2.0])["p"])
+
+
+def _tiny(monkeypatch):
+    tiny = experiments.Recipe(
+        dict(
+            width=8,
+            depth=1,
+            batch_size=16,
+            threads=1,
+            record_every=5,
+            metric_every=10,
+            metric_samples=500,
+        ),
+        ((0, 1e-3, 1e-3), (10, 5e-4, 5e-4)),
+        20,
+    )
+    monkeypatch.setitem(experiments.RECIPES, "ring", tiny)
+
+
+def test_compare_rows_values_and_chance(monkeypatch):
+    _tiny(monkeypatch)
+    c = experiments.compare("ring", losses=["hinge", "least-squares"], seeds=[0, 1], device="cpu")
+    assert [r["loss"] for r in c.rows] == ["hinge", "least-squares"]
+    assert c.trainer.step == 20 and c.seconds > 0
+    for r in c.rows:
+        assert len(r["values"]["modes"]) == 2 and isinstance(r["converged"], bool)
+    # the same models trained alone
+    solo = experiments.RECIPES["ring"].trainer(gd.data.ring(), "least-squares", 1, device="cpu")
+    experiments.RECIPES["ring"].run(solo)
+    np.testing.assert_array_equal(c.trainer.history.g_loss[:, 3], solo.history.g_loss[:, 0])
+    obj = c.to_json()
+    assert set(obj) == {"data", "steps", "seconds", "rows", "chance"}
+    assert obj["rows"][0]["modes"] == list(c.rows[0]["modes"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(losses=["vanilla"]), "loss"),
+        (dict(losses=[]), "losses"),
+        (dict(seeds=[]), "seeds"),
+    ],
+)
+def test_compare_bad_arguments(monkeypatch, kwargs, message):
+    _tiny(monkeypatch)
+    with pytest.raises(ValueError, match=message):
+        experiments.compare("ring", **kwargs)
+    with pytest.raises(ValueError, match="data"):
+        experiments.compare("spiral")
+
+
+def test_compare_command_json(monkeypatch, capsys):
+    _tiny(monkeypatch)
+    rc = main(
+        [
+            "compare",
+            "--data",
+            "ring",
+            "--loss",
+            "hinge",
+            "--loss",
+            "non-saturating",
+            "--seeds",
+            "2",
+            "--device",
+            "cpu",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert obj["data"] == "ring" and obj["steps"] == 20
+    assert [r["loss"] for r in obj["rows"]] == ["hinge", "non-saturating"]
+    for r in obj["rows"] + obj["chance"]:
+        assert r["runs"] == 2
+        for key in ("modes", "high_quality", "reverse_kl"):
+            assert len(r[key]) == 2
+    assert all("name" in r for r in obj["chance"])
+
+
+def test_compare_command_table_and_errors(monkeypatch, capsys):
+    _tiny(monkeypatch)
+    assert (
+        main(["compare", "--loss", "hinge", "--seeds", "2", "--steps", "10", "--device", "cpu"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "hinge" in out and "chance" in out and "10 steps" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--seeds", "0"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["compare", "--loss", "vanilla"])
+
+
+def test_compare_digits_reads_against_the_digit_baselines(monkeypatch, capsys):
+    tiny = experiments.Recipe(
+        dict(
+            latent_dim=4,
+            width=16,
+            depth=1,
+            batch_size=16,
+            g_output="tanh",
+            threads=1,
+            record_every=5,
+            metric_every=10,
+            metric_samples=200,
+        ),
+        ((0, 1e-3, 1e-3),),
+        10,
+    )
+    monkeypatch.setitem(experiments.RECIPES, "digits", tiny)
+    assert (
+        main(
+            [
+                "compare",
+                "--data",
+                "digits",
+                "--loss",
+                "hinge",
+                "--seeds",
+                "2",
+                "--device",
+                "cpu",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert obj["data"] == "digits" and [r["loss"] for r in obj["rows"]] == ["hinge"]
+    for r in obj["rows"] + obj["chance"]:
+        for key in ("modes", "high_quality", "reverse_kl", "fid"):
+            assert len(r[key]) == 2, (r, key)
+    names = " ".join(r["name"] for r in obj["chance"])
+    assert "real" in names and "noise" in names
+    assert obj["rows"][0]["converged"] is False  # 10 steps learn nothing

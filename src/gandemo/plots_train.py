@@ -5,23 +5,38 @@ and updates its artists in place, so redrawing costs one render and no new figur
 
 * samples: real against generated, over the discriminator's output (a heat map of :math:`D(x)`
   for a 2-D target; for a 1-D target the curves of :math:`D(x)` and of the optimal
-  :math:`D^*(x) = p_\text{data} / (p_\text{data} + \hat p_g)`, with :math:`\hat p_g` a kernel
-  density estimate of the generated samples);
+  :math:`D^*(x) = p_\text{data} / (p_\text{data} + \hat p_g)`, with :math:`\hat p_g` from
+  :func:`generator_density` in recorded frames and a kernel density estimate of the snapshot's
+  samples otherwise);
 * the two losses, with their equilibrium values (:math:`D = 1/2` everywhere) as dotted lines;
 * the norm of the generator's gradient;
 * the quality metrics (modes covered and high-quality fraction for a 2-D mixture, JSD to the
   data for a 1-D density, classes covered for the digits).
 
 For an image target (the digits) the samples panel shows a tiling of generated images instead.
+
+Recording (:class:`FrameRecorder`, :func:`record`) keeps :class:`Frame` objects at chosen steps
+(:func:`frame_steps`: evenly spaced, optionally with log-spaced early ones) for the frame players
+:func:`training_player` and :func:`comparison_player`. The frames' quality metrics are measured
+on the trainer's fixed evaluation codes, the same samples as the metric curves.
+
+Chapter 6's other pictures: :func:`generator_density` and :func:`discriminator_lag` (how far the
+learned :math:`D` is from :math:`D^*` on a 1-D target), :func:`saturation_curves` (mean
+:math:`D(G(z))` and the generator's gradient norm of many models) and :func:`latent_map` (the
+latent plane pushed through the generator, GAN Lab's manifold view).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -30,14 +45,22 @@ from scipy import stats
 
 from . import losses, widgets
 from .plots import COLORS
-from .utils import check_positive_int
+from .training import Callback, target_metrics
+from .utils import check_nonnegative_int, check_positive_int
 
 __all__ = [
     "Frame",
+    "FrameRecorder",
     "TrainingFigure",
     "comparison_player",
+    "discriminator_lag",
+    "frame_steps",
+    "generator_density",
+    "latent_grid",
+    "latent_map",
     "metric_text",
     "record",
+    "saturation_curves",
     "training_player",
 ]
 
@@ -134,17 +157,16 @@ class TrainingFigure:
         self.ax_s.set_title(f"{k * k} generated images", fontsize=9)
 
     def _setup_1d(self, n: int) -> None:
-        lo, hi = self.data.support(0.999)
-        pad = 0.3 * (hi - lo)
-        x = np.linspace(lo - pad, hi + pad, 4 * n)
+        x = _grid_1d(self.data, n)
         self._points = x
         ax = self.ax_s
         self._p_data = self.data.pdf(x)
         ax.fill_between(
             x, self._p_data, color=COLORS["data"], alpha=0.25, label=r"$p_\mathrm{data}$"
         )
-        (self.ln_pg,) = ax.plot(x, np.zeros_like(x), color=COLORS["gen"], label=r"$\hat p_g$ (KDE)")
-        ax.set_ylim(0, 1.6 * float(self._p_data.max()))
+        (self.ln_pg,) = ax.plot(x, np.zeros_like(x), color=COLORS["gen"], label=r"$\hat p_g$")
+        self._density_top = 1.6 * float(self._p_data.max())
+        ax.set_ylim(0, self._density_top)
         ax.set_xlim(x[0], x[-1])
         ax.set_xlabel("$x$")
         ax.set_ylabel("density")
@@ -156,7 +178,8 @@ class TrainingFigure:
             x, np.full_like(x, 0.5), color=COLORS["disc"], ls="--", lw=1.2, label=r"$D^*(x)$"
         )
         self.ax_d.axhline(0.5, color=COLORS["ref"], lw=0.8, ls=":")
-        self.ax_d.set_ylim(0, 1)
+        # a little room above 1 and below 0, so that D* = 1 or 0 is not hidden by the frame
+        self.ax_d.set_ylim(-0.03, 1.05)
         self.ax_d.set_ylabel("$D(x)$")
         self.ax_d.grid(False)
         h1, l1 = ax.get_legend_handles_labels()
@@ -215,8 +238,8 @@ class TrainingFigure:
         else:
             helper._setup_1d(grid)
 
-        def draw(snapshot, d_values) -> None:
-            helper._draw_samples(snapshot, np.asarray(d_values, dtype=float))
+        def draw(snapshot, d_values, p_g=None) -> None:
+            helper._draw_samples(snapshot, np.asarray(d_values, dtype=float), p_g)
 
         draw.points = helper._points
         return draw
@@ -228,15 +251,51 @@ class TrainingFigure:
         """Where :meth:`draw` wants the discriminator's output ``d_values``."""
         return self._points
 
-    def draw(self, snapshot, d_values: np.ndarray, title: str | None = None) -> None:
-        """Show ``snapshot`` (a :class:`gandemo.training.Snapshot`), with ``d_values`` =
-        :math:`D` at :attr:`points`."""
+    def fix_limits(self, history: dict) -> None:
+        """Fix the curve panels' axes to a whole run's ``history`` (e.g. a last frame's
+        ``snapshot.history``), so that a frame player's axes do not move between frames and the
+        first frames, with few or no records, are drawn on the scale of the whole run."""
+        steps = np.asarray(history.get("step", []), dtype=float)
+        m_steps = np.asarray(history.get("metric_step", []), dtype=float)
+        end = max([1.0, *(float(a[-1]) for a in (steps, m_steps) if len(a))])
+        for ax in (self.ax_l, self.ax_g, self.ax_m):
+            ax.set_xlim(0, end)
+        if len(steps):
+            lv = np.concatenate([np.asarray(history[k], dtype=float) for k in ("d_loss", "g_loss")])
+            lv = lv[np.isfinite(lv)]
+            spec = losses.get_loss(self.loss)
+            eq = [e for e in (spec.d_equilibrium, spec.g_equilibrium) if e is not None]
+            lo, hi = min([lv.min(initial=np.inf), *eq]), max([lv.max(initial=-np.inf), *eq])
+            if np.isfinite(lo) and np.isfinite(hi):
+                pad = 0.05 * max(hi - lo, 1e-3)
+                self.ax_l.set_ylim(lo - pad, hi + pad)
+            g = np.asarray(history["g_grad_norm"], dtype=float)
+            g = g[np.isfinite(g) & (g > 0)]
+            if len(g):
+                self.ax_g.set_ylim(g.min() / 1.5, g.max() * 1.5)
+        self._fixed = True
+
+    def draw(
+        self,
+        snapshot,
+        d_values: np.ndarray,
+        title: str | None = None,
+        p_g: np.ndarray | None = None,
+    ) -> None:
+        r"""Show ``snapshot`` (a :class:`gandemo.training.Snapshot`), with ``d_values`` =
+        :math:`D` at :attr:`points`.
+
+        For a 1-D target, ``p_g`` (the generator's density at :attr:`points`, e.g. from
+        :func:`generator_density`) replaces the kernel density estimate of the snapshot's
+        samples in :math:`\hat p_g` and :math:`D^*`.
+        """
         d_values = np.asarray(d_values, dtype=float)
         if d_values.shape != (len(self._points),):
             raise ValueError(
                 f"d_values must have shape ({len(self._points)},); got {d_values.shape}"
             )
-        self._draw_samples(snapshot, d_values)
+        self._draw_samples(snapshot, d_values, p_g)
+        fixed = getattr(self, "_fixed", False)
         h = snapshot.history
         steps = h.get("step", np.array([]))
         if len(steps):
@@ -244,11 +303,15 @@ class TrainingFigure:
             self.ln_gl.set_data(steps, h["g_loss"])
             grad = np.asarray(h["g_grad_norm"], dtype=float)
             self.ln_gn.set_data(steps, np.where(grad > 0, grad, np.nan))
-            for ax in (self.ax_l, self.ax_g):
-                ax.relim()
-                ax.autoscale_view()
-            self.ax_l.set_xlim(0, max(1, steps[-1]))
-            self.ax_g.set_xlim(0, max(1, steps[-1]))
+            if not fixed:
+                for ax in (self.ax_l, self.ax_g):
+                    ax.relim()
+                    ax.autoscale_view()
+                self.ax_l.set_xlim(0, max(1, steps[-1]))
+                self.ax_g.set_xlim(0, max(1, steps[-1]))
+        else:
+            for ln in (self.ln_dl, self.ln_gl, self.ln_gn):
+                ln.set_data([], [])
         m_steps = h.get("metric_step", np.array([]))
         if len(m_steps):
             if self.side:
@@ -257,11 +320,12 @@ class TrainingFigure:
                 self.ln_modes.set_data(m_steps, h["modes"])
             else:
                 self.ln_jsd.set_data(m_steps, h["jsd"])
-            self.ax_m.set_xlim(0, max(1, m_steps[-1], steps[-1] if len(steps) else 1))
+            if not fixed:
+                self.ax_m.set_xlim(0, max(1, m_steps[-1], steps[-1] if len(steps) else 1))
         if title is not None:
             self.suptitle.set_text(title)
 
-    def _draw_samples(self, snapshot, d_values: np.ndarray) -> None:
+    def _draw_samples(self, snapshot, d_values: np.ndarray, p_g=None) -> None:
         if self.side:
             k, side = self.TILES, self.side
             fake = np.zeros((k * k, side * side))
@@ -276,12 +340,18 @@ class TrainingFigure:
             self.sc_fake.set_offsets(snapshot.fake)
             return
         self.ln_d.set_ydata(d_values)
-        fake = np.asarray(snapshot.fake, dtype=float)
-        if np.ptp(fake) > 0:
-            p_g = stats.gaussian_kde(fake)(self._points)
-        else:
-            p_g = np.zeros_like(self._points)
+        if p_g is None:
+            fake = np.asarray(snapshot.fake, dtype=float)
+            if np.ptp(fake) > 0:
+                p_g = stats.gaussian_kde(fake)(self._points)
+            else:
+                p_g = np.zeros_like(self._points)
+        p_g = np.asarray(p_g, dtype=float)
+        if p_g.shape != self._points.shape:
+            raise ValueError(f"p_g must have shape {self._points.shape}; got {p_g.shape}")
         self.ln_pg.set_ydata(p_g)
+        # the density axis grows with a narrow p_g (never clipped) and shrinks back with it
+        self.ax_s.set_ylim(0, max(self._density_top, 1.1 * float(p_g.max(initial=0.0))))
         total = self._p_data + p_g
         # where both densities are negligible the ratio is noise of the density estimate
         shown = total > 0.02 * float(total.max())
@@ -309,47 +379,143 @@ class TrainingFigure:
 
 @dataclass
 class Frame:
-    """One recorded moment of a run: the snapshot and :math:`D` at the figure's points."""
+    """One recorded moment of a run: the snapshot, :math:`D` at the figure's points and, for a
+    1-D target, the generator's density at those points (:func:`generator_density`)."""
 
     snapshot: object
     d_values: np.ndarray
+    p_g: np.ndarray | None = None
 
 
-def record(trainer, steps: int, frames: int = 20, points: np.ndarray | None = None) -> list[Frame]:
-    """Train ``steps`` more steps and keep ``frames`` evenly spaced :class:`Frame` objects
-    (plus the starting state), for a frame player; a :class:`gandemo.training.Callback` of the
-    engine's run does the recording.
+def frame_steps(steps: int, frames: int, early: int = 0, start: int = 0) -> list[int]:
+    """The steps at which to keep frames of a run from ``start`` to ``start + steps``.
 
-    Args:
-        trainer: a :class:`gandemo.training.Trainer` (its model 0 is recorded).
-        steps: generator steps to train.
-        frames: how many moments to keep after the start.
-        points: where to evaluate :math:`D` (default: a :class:`TrainingFigure`'s points).
+    ``start``, then ``frames`` evenly spaced steps up to the end and, before the first of those,
+    ``early`` log-spaced steps (a run changes fastest at its start; steps that round to the same
+    integer count once).
+
+    Example:
+        >>> frame_steps(3000, 6, early=3)
+        [0, 5, 22, 106, 500, 1000, 1500, 2000, 2500, 3000]
     """
     steps = check_positive_int(steps, "steps")
     frames = check_positive_int(frames, "frames")
-    if points is None:
-        points = TrainingFigure(trainer.data, trainer.models[0][0]).points
-    out: list[Frame] = []
+    early = check_nonnegative_int(early, "early")
+    start = check_nonnegative_int(start, "start")
+    even = [round(steps * i / frames) for i in range(frames + 1)]
+    logs = np.geomspace(1, max(even[1], 1), early + 2)[1:-1] if early else []
+    return sorted({start + s for s in even} | {start + int(round(v)) for v in logs})
 
-    def keep(t) -> None:
-        d = t.discriminator_on(points) if len(points) else np.zeros(0)
-        out.append(Frame(t.snapshot(), d))
 
-    trainer.run(steps, callback=keep, every=max(1, steps // frames))
-    return out
+def _eval_metrics(trainer, e: int) -> dict:
+    """Model ``e``'s quality metrics on the trainer's fixed evaluation codes (the samples of
+    the history's metric records)."""
+    x = trainer._generate(trainer._z_eval[e : e + 1], trainer.sampling_weights[e : e + 1])[0]
+    return target_metrics(trainer.data, x[:, 0] if trainer.dim == 1 else x)
+
+
+class FrameRecorder(Callback):
+    """A :class:`gandemo.training.Callback` that keeps a :class:`Frame` of chosen models at
+    chosen steps of a run.
+
+    Args:
+        trainer: the trainer to record.
+        at: the steps (counted like ``trainer.step``) at which to keep frames, e.g.
+            :func:`frame_steps`; a step already recorded is not recorded twice.
+        models: one model index, or a mapping from labels to model indices (e.g.
+            ``{"saturating": 0, "non-saturating": 5}``).
+        points: where to evaluate :math:`D` (default: a :class:`TrainingFigure`'s points).
+        n: samples per snapshot (drawn from the model's viewing stream).
+
+    Attributes:
+        frames: each label (the index, for one model) to its list of frames. A frame's
+            ``snapshot.metrics`` are measured on the trainer's fixed evaluation codes, the
+            samples of the metric curves, so that a frame's title and the curve agree.
+
+    Pass it in ``callbacks`` of :meth:`gandemo.training.Trainer.run`, or call it as
+    ``recorder(trainer, n)`` to train ``n`` steps while recording (the ``step`` argument of
+    :meth:`gandemo.experiments.Recipe.run`, which applies a learning-rate schedule).
+    """
+
+    every = 1
+
+    def __init__(self, trainer, at, models=0, points: np.ndarray | None = None, n: int = 1000):
+        self.at = sorted({check_nonnegative_int(int(s), "at") for s in at})
+        if isinstance(models, Mapping):
+            self.models = {label: trainer._check_model(e) for label, e in models.items()}
+        else:
+            e = trainer._check_model(models)
+            self.models = {e: e}
+        if not self.models:
+            raise ValueError("models must name at least one model")
+        if points is None:
+            points = TrainingFigure(trainer.data, trainer.models[0][0]).points
+        self.points = np.asarray(points, dtype=float)
+        self.n = check_positive_int(n, "n")
+        self.frames: dict = {label: [] for label in self.models}
+        self._due = set(self.at)
+        self._kept: set[int] = set()
+
+    def keep(self, trainer) -> None:
+        """Keep a frame of every model if ``trainer.step`` is due and not yet recorded."""
+        step = trainer.step
+        if step not in self._due or step in self._kept:
+            return
+        self._kept.add(step)
+        one_d = trainer.dim == 1 and hasattr(trainer.data, "pdf")
+        for label, e in self.models.items():
+            snap = trainer.snapshot(self.n, model=e)
+            snap = dataclasses.replace(snap, metrics=_eval_metrics(trainer, e))
+            d = trainer.discriminator_on(self.points, model=e) if len(self.points) else np.zeros(0)
+            p_g = generator_density(trainer, self.points, model=e) if one_d else None
+            self.frames[label].append(Frame(snap, d, p_g))
+
+    on_start = on_progress = on_end = keep
+
+    def __call__(self, trainer, n: int):
+        """Train ``n`` steps with this recorder; returns the trainer's history."""
+        return trainer.run(n, callbacks=[self], progress=False)
+
+
+def record(
+    trainer,
+    steps: int,
+    frames: int = 20,
+    points: np.ndarray | None = None,
+    *,
+    early: int = 0,
+    model: int = 0,
+) -> list[Frame]:
+    """Train ``steps`` more steps and keep the starting state, ``frames`` evenly spaced
+    :class:`Frame` objects and ``early`` log-spaced ones before the first of those
+    (:func:`frame_steps`), for a frame player.
+
+    Args:
+        trainer: a :class:`gandemo.training.Trainer`.
+        steps: generator steps to train.
+        frames: evenly spaced moments to keep after the start.
+        points: where to evaluate :math:`D` (default: a :class:`TrainingFigure`'s points).
+        early: log-spaced moments to keep before the first evenly spaced one.
+        model: the model to record.
+    """
+    at = frame_steps(steps, frames, early, start=trainer.step)
+    recorder = FrameRecorder(trainer, at, model, points)
+    recorder(trainer, steps)
+    return recorder.frames[model]
 
 
 def training_player(data, loss: str, frames: list[Frame], title: str = ""):
-    """A frame player (live slider in JupyterLab) over the recorded ``frames`` of one run."""
+    """A frame player (live slider in JupyterLab) over the recorded ``frames`` of one run; the
+    curve panels keep the axes of the whole run (:meth:`TrainingFigure.fix_limits`)."""
     if len(frames) < 2:
         raise ValueError("frames needs at least two recorded moments")
     tf = TrainingFigure(data, loss)
+    tf.fix_limits(frames[-1].snapshot.history)
 
     def update(i: int) -> None:
         f = frames[i]
         extra = metric_text(f.snapshot)
-        tf.draw(f.snapshot, f.d_values, title=f"{title} step {f.snapshot.step}{extra}")
+        tf.draw(f.snapshot, f.d_values, title=f"{title} step {f.snapshot.step}{extra}", p_g=f.p_g)
 
     return widgets.explore(tf.fig, update, list(range(len(frames))), description="frame", dpi=72)
 
@@ -364,6 +530,82 @@ def metric_text(snapshot) -> str:
     if "classes" in m:
         return f" | classes {m['classes']} of 10"
     return ""
+
+
+def _grid_1d(data, grid: int = 101) -> np.ndarray:
+    """The points of a 1-D target's samples panel: its central 99.9 % widened by 30 % on
+    each side, ``4 * grid`` evenly spaced points."""
+    lo, hi = data.support(0.999)
+    pad = 0.3 * (hi - lo)
+    return np.linspace(lo - pad, hi + pad, 4 * grid)
+
+
+def generator_density(trainer, x, *, model: int = 0, n: int = 200_000, seed: int = 0):
+    r"""The density :math:`p_g` of model ``model``'s generator on a 1-D target, at the evenly
+    spaced points ``x``.
+
+    A histogram of ``n`` samples from seeded latent codes, on bins of one grid spacing centred
+    at the points, smoothed by a Gaussian of two spacings' standard deviation: with the default
+    ``n`` its relative error is a few per cent wherever the density is not tiny, far below that
+    of a kernel density estimate of a thousand samples, and a generator whose samples nearly
+    coincide shows as a tall, narrow spike. Mass outside the points' range is not counted.
+
+    Returns:
+        An array of the shape of ``x``.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"x must be a 1-D array of at least 3 points; got shape {x.shape}")
+    h = float(x[1] - x[0])
+    if h <= 0 or not np.allclose(np.diff(x), h, rtol=1e-6, atol=0):
+        raise ValueError("x must be evenly spaced and increasing")
+    if trainer.dim != 1:
+        raise ValueError(f"generator_density needs a 1-D target; this one has {trainer.dim} dims")
+    n = check_positive_int(n, "n")
+    samples = trainer.sample(n, model=model, seed=seed).numpy().reshape(-1)
+    edges = x[0] - h / 2 + h * np.arange(len(x) + 1)
+    counts, _ = np.histogram(samples, bins=edges)
+    density = counts / (n * h)
+    offsets = np.arange(-8, 9)
+    kernel = np.exp(-0.5 * (offsets / 2.0) ** 2)
+    return np.convolve(density, kernel / kernel.sum(), mode="same")
+
+
+def discriminator_lag(
+    trainer, *, model: int = 0, x=None, n: int = 200_000, relative: bool = False
+) -> float:
+    r"""How far the learned :math:`D` of model ``model`` is from the optimal :math:`D^*` of
+    its current generator, on a 1-D target:
+
+    .. math::
+
+        \int \lvert D(x) - D^*(x) \rvert \, \tfrac12 \bigl(p_\text{data}(x) + p_g(x)\bigr)\,dx,
+        \qquad D^* = \frac{p_\text{data}}{p_\text{data} + p_g},
+
+    the mean gap where the two densities put their mass, with :math:`p_g` from
+    :func:`generator_density`, on the points ``x`` (default: those of a
+    :class:`TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an untrained :math:`D`
+    (:math:`D \approx 1/2`) while the two densities do not overlap (:math:`D^* \in \{0, 1\}`).
+
+    With ``relative=True`` the lag is divided by that of the constant :math:`D = 1/2` against the
+    same :math:`D^*`: 1 for a discriminator no closer to :math:`D^*` than one that knows nothing,
+    whatever the generator's progress, 0 for :math:`D^*`.
+    """
+    data = trainer.data
+    if trainer.dim != 1 or not hasattr(data, "pdf"):
+        raise ValueError("discriminator_lag needs a 1-D target with a density")
+    x = _grid_1d(data) if x is None else np.asarray(x, dtype=float)
+    p_data = np.asarray(data.pdf(x), dtype=float)
+    p_g = generator_density(trainer, x, model=model, n=n)
+    total = p_data + p_g
+    keep = total > 0
+    d_star = p_data[keep] / total[keep]
+    d = trainer.discriminator_on(x, model=model)[keep]
+    w = total[keep]
+    lag = float(np.sum(np.abs(d - d_star) * w) / np.sum(w))
+    if relative:
+        return lag / max(float(np.sum(np.abs(0.5 - d_star) * w) / np.sum(w)), 1e-12)
+    return lag
 
 
 def comparison_player(data, runs: dict, title: str = ""):
@@ -406,7 +648,7 @@ def comparison_player(data, runs: dict, title: str = ""):
     def update(i: int) -> None:
         for (label, frames), panel, ax in zip(runs.items(), panels, axes, strict=False):
             f = frames[i]
-            panel(f.snapshot, f.d_values)
+            panel(f.snapshot, f.d_values, f.p_g)
             ax.set_title(f"{label}{metric_text(f.snapshot)}", fontsize=9)
             h = f.snapshot.history
             if key in h and len(h["metric_step"]):
@@ -417,3 +659,203 @@ def comparison_player(data, runs: dict, title: str = ""):
         suptitle.set_text(f"{title} step {step}")
 
     return widgets.explore(fig, update, list(range(n_frames)), description="frame", dpi=80)
+
+
+def saturation_curves(
+    trainer,
+    models: Sequence[int] | None = None,
+    *,
+    floor: float = 1e-20,
+    marks: Sequence[int] = (),
+    title: str = "",
+):
+    r"""Mean :math:`D(G(z))` and the generator's gradient norm of many models over training,
+    one thin line per model, coloured by loss, on log scales.
+
+    The engine records both as window means (``history.d_fake`` and ``history.g_grad_norm``).
+    Values below ``floor``, exact zeros included (a sigmoid that underflows in float32), are
+    drawn on the dotted line at ``floor``. ``marks`` are steps drawn as vertical lines (e.g. a
+    learning-rate drop). Returns the (pyplot) figure.
+    """
+    floor = float(floor)
+    if not floor > 0:
+        raise ValueError(f"floor must be positive; got {floor!r}")
+    h = trainer.history
+    models = list(range(trainer.n_models)) if models is None else [int(e) for e in models]
+    for e in models:
+        trainer._check_model(e)
+    fig, (ax_d, ax_g) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    colors = {"saturating": COLORS["sat"], "non-saturating": COLORS["ns"]}
+    seen = set()
+    for e in models:
+        loss = trainer.models[e][0]
+        color = colors.get(loss, COLORS["gen"])
+        label = loss if loss not in seen else None
+        seen.add(loss)
+        for ax, series in ((ax_d, h.d_fake[:, e]), (ax_g, h.g_grad_norm[:, e])):
+            y = np.asarray(series, dtype=float)
+            ax.plot(h.step, np.maximum(y, floor), color=color, lw=1, alpha=0.8, label=label)
+    for ax, name in ((ax_d, "mean D(G(z))"), (ax_g, "generator gradient norm")):
+        ax.set_yscale("log")
+        ax.axhline(floor, color=COLORS["ref"], ls=":", lw=1)
+        ax.annotate(
+            f"{floor:.0e} or below (0 included)",
+            (0.01, floor),
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+            fontsize=7,
+            color=COLORS["ref"],
+        )
+        for m in marks:
+            ax.axvline(m, color=COLORS["ref"], ls="--", lw=0.8)
+        ax.set_xlabel("step")
+        ax.set_title(name, fontsize=10)
+    ax_d.axhline(0.5, color=COLORS["disc"], ls=":", lw=1, label="1/2 (equilibrium)")
+    ax_d.set_ylim(floor / 10, 2)
+    ax_d.legend(
+        loc="lower left", fontsize=8, framealpha=0.8, frameon=True, bbox_to_anchor=(0, 0.08)
+    )
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+#: Colours of the modes in :func:`latent_map` (a qualitative map; grey: no mode).
+MODE_COLORS = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#1f78b4",
+    "#b2df8a",
+    "#fb9a99",
+    "#fdbf6f",
+    "#cab2d6",
+)
+OFF_MODE = "#bbbbbb"
+
+
+def latent_grid(trainer, model: int = 0, *, lim: float = 3.0, n: int = 201) -> dict:
+    r"""The generator of model ``model`` (its sampling weights) on an ``n`` x ``n`` grid of
+    latent codes over :math:`[-\text{lim}, \text{lim}]^2`, for a 2-D mixture target.
+
+    Latent dimensions beyond the first two are set to 0 (a slice through the latent space).
+
+    Returns:
+        ``{"z": the grid's coordinates (n,), "x": G(z) (n, n, 2), "nearest": the index of the
+        nearest mode (n, n), "high_quality": whether G(z) lies within 3 standard deviations of
+        it (n, n), "off_mass": the share of the latent density on the grid whose image is not
+        high quality}``. Row ``i``, column ``j`` holds :math:`z = (z_j, z_i)`.
+    """
+    data = trainer.data
+    if not _is_2d(data) or trainer.dim != 2:
+        raise ValueError("latent_grid needs a 2-D mixture target (e.g. gd.data.ring())")
+    k = trainer.config["latent_dim"]
+    if k < 2:
+        raise ValueError(f"latent_grid needs a latent space of 2 dimensions or more; got {k}")
+    n = check_positive_int(n, "n")
+    lim = float(lim)
+    if not lim > 0:
+        raise ValueError(f"lim must be positive; got {lim!r}")
+    zs = np.linspace(-lim, lim, n)
+    z1, z2 = np.meshgrid(zs, zs)
+    z = np.zeros((n * n, k), dtype=np.float32)
+    z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
+    g = trainer.generator(model)
+    with torch.no_grad():
+        x = g(torch.from_numpy(z)).numpy().astype(float)
+    c = np.asarray(data.centers, dtype=float)
+    dist = np.sqrt(((x[:, None, :] - c[None]) ** 2).sum(-1))
+    nearest = dist.argmin(1)
+    good = dist[np.arange(len(x)), nearest] / float(data.std) < 3.0
+    weight = np.exp(-0.5 * (z1**2 + z2**2)).ravel()
+    return {
+        "z": zs,
+        "x": x.reshape(n, n, 2),
+        "nearest": nearest.reshape(n, n),
+        "high_quality": good.reshape(n, n),
+        "off_mass": float(np.sum(weight[~good]) / np.sum(weight)),
+    }
+
+
+def latent_map(trainer, models, *, lim: float = 3.0, lines: int = 17, n: int = 161, title=""):
+    r"""GAN Lab's manifold view: the latent plane and its image under the generator.
+
+    One column per model (``models``: an index, or a mapping from labels to indices). Top: the
+    latent plane :math:`[-\text{lim}, \text{lim}]^2`, each code coloured by the mode nearest to
+    its image :math:`G(z)` when the image is a high-quality sample (within 3 standard
+    deviations of a mode) and grey otherwise, with the latent density's circles of radius 1, 2
+    and 3 (dotted) and ``lines`` x ``lines`` grid lines. Bottom: the same grid lines pushed
+    through :math:`G` (a warped grid over the data plane), the images of the coloured codes,
+    and the mode centres (+). Returns the (pyplot) figure.
+    """
+    from matplotlib.colors import to_rgb
+
+    if not isinstance(models, Mapping):
+        models = {f"model {int(models)}": int(models)}
+    if not models:
+        raise ValueError("models must name at least one model")
+    lines = check_positive_int(lines, "lines")
+    data = trainer.data
+    centers = np.asarray(data.centers, dtype=float)
+    k = len(models)
+    fig, axes = plt.subplots(2, k, figsize=(3.4 * k, 6.9), layout="constrained", squeeze=False)
+    palette = np.array([to_rgb(MODE_COLORS[i % len(MODE_COLORS)]) for i in range(len(centers))])
+    grey = np.array(to_rgb(OFF_MODE))
+    t = np.linspace(-lim, lim, 241)
+    ticks = np.linspace(-lim, lim, lines)
+    for col, (label, e) in enumerate(models.items()):
+        grid = latent_grid(trainer, e, lim=lim, n=n)
+        rgb = np.where(grid["high_quality"][..., None], palette[grid["nearest"]], grey)
+        ax_z, ax_x = axes[0, col], axes[1, col]
+        ax_z.imshow(rgb, extent=(-lim, lim, -lim, lim), origin="lower", interpolation="nearest")
+        for r in (1, 2, 3):
+            if r <= lim:
+                ax_z.add_patch(_circle(r))
+        # the grid lines: constant z1 (vertical) and constant z2 (horizontal)
+        g = trainer.generator(e)
+        paths = []
+        for c in ticks:
+            paths.append(np.stack([np.full_like(t, c), t], 1))
+            paths.append(np.stack([t, np.full_like(t, c)], 1))
+        zk = trainer.config["latent_dim"]
+        z = np.zeros((len(paths) * len(t), zk), dtype=np.float32)
+        z[:, :2] = np.concatenate(paths)
+        with torch.no_grad():
+            img = g(torch.from_numpy(z)).numpy().reshape(len(paths), len(t), 2)
+        for p, q in zip(paths, img, strict=True):
+            ax_z.plot(p[:, 0], p[:, 1], color="k", lw=0.4, alpha=0.35)
+            ax_x.plot(q[:, 0], q[:, 1], color="k", lw=0.4, alpha=0.35)
+        pts = grid["x"].reshape(-1, 2)
+        ax_x.scatter(pts[:, 0], pts[:, 1], s=0.6, c=rgb.reshape(-1, 3), lw=0, zorder=2)
+        ax_x.scatter(centers[:, 0], centers[:, 1], s=50, marker="+", color="k", lw=1, zorder=3)
+        # limits: the images of the central codes (|z| < 2.5), and at least the modes' box
+        inner = (np.hypot(*np.meshgrid(grid["z"], grid["z"])) < 2.5).ravel()
+        box = np.concatenate([pts[inner], centers])
+        lo, hi = box.min(0), box.max(0)
+        mid, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.08, 0.2)
+        ax_x.set_xlim(mid[0] - half, mid[0] + half)
+        ax_x.set_ylim(mid[1] - half, mid[1] + half)
+        ax_z.set_xlim(-lim, lim)
+        ax_z.set_ylim(-lim, lim)
+        for ax in (ax_z, ax_x):
+            ax.set_aspect("equal")
+            ax.grid(False)
+        ax_z.set_title(f"{label}\nlatent plane: off-mode mass {grid['off_mass']:.0%}", fontsize=9)
+        ax_z.set_xlabel("$z_1$")
+        ax_z.set_ylabel("$z_2$")
+        ax_x.set_title("its image G(z) over the data", fontsize=9)
+        ax_x.set_xlabel("$x_1$")
+        ax_x.set_ylabel("$x_2$")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _circle(r: float):
+    from matplotlib.patches import Circle
+
+    return Circle((0, 0), r, fill=False, ls=":", lw=0.9, color="k", alpha=0.6)

@@ -34,8 +34,11 @@ __all__ = [
     "LiveImage",
     "LOSS_COLORS",
     "digit_grid",
+    "digit_panels",
     "digits_figure",
     "digits_player",
+    "digits_real_figure",
+    "digits_real_player",
     "live_view",
     "loss_table",
     "metrics_table",
@@ -422,3 +425,87 @@ def metrics_table(
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
+
+
+def _digit_axes(fig: Figure, k: int, size: float):
+    """``k`` axes in one row for digit grids, without ticks or spines."""
+    axes = np.atleast_1d(fig.subplots(1, k))
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.84, wspace=0.06)
+    return axes
+
+
+def digit_panels(
+    panels: Sequence[tuple[str, np.ndarray]], rows: int = 8, cols: int = 8, size: float = 2.7
+) -> Figure:
+    """Digit grids side by side at one scale: ``panels`` holds ``(title, images)`` pairs with
+    images ``(n, 64)`` in [-1, 1]; each grid shows the first ``rows * cols`` images in a square
+    of ``size`` inches (e.g. real digits beside generated ones)."""
+    rows = check_positive_int(rows, "rows")
+    cols = check_positive_int(cols, "cols")
+    if not panels:
+        raise ValueError("panels must hold at least one (title, images) pair")
+    fig = Figure(figsize=(size * len(panels), size * rows / cols + 0.55), layout="none")
+    FigureCanvasAgg(fig)
+    for ax, (title, images) in zip(_digit_axes(fig, len(panels), size), panels, strict=True):
+        ax.imshow(digit_grid(np.asarray(images), rows, cols), cmap="gray_r", vmin=-1, vmax=1)
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def digits_real_figure(
+    frames: Sequence[BatchFrame],
+    models: Sequence[int],
+    labels: Sequence[str],
+    real: np.ndarray,
+    rows: int = 8,
+    cols: int = 8,
+    size: float = 2.7,
+):
+    """Like :func:`digits_figure`, with a grid of real digits ``real`` first and every grid at
+    the same, larger scale; returns ``(fig, update)``, ``update(i)`` showing frame ``i``."""
+    if len(models) != len(labels):
+        raise ValueError("models and labels must have the same length")
+    fig = Figure(figsize=(size * (len(models) + 1), size * rows / cols + 0.55), layout="none")
+    FigureCanvasAgg(fig)
+    axes = _digit_axes(fig, len(models) + 1, size)
+    axes[0].imshow(digit_grid(np.asarray(real), rows, cols), cmap="gray_r", vmin=-1, vmax=1)
+    axes[0].set_title("real digits (held out)\n", fontsize=9)
+    ims = [
+        ax.imshow(digit_grid(frames[0].samples[e], rows, cols), cmap="gray_r", vmin=-1, vmax=1)
+        for ax, e in zip(axes[1:], models, strict=True)
+    ]
+
+    def update(i: int) -> None:
+        f = frames[i]
+        m = f.metrics
+        for ax, im, label, e in zip(axes[1:], ims, labels, models, strict=True):
+            im.set_data(digit_grid(f.samples[e], rows, cols))
+            text = f"{label}, step {f.step}\n{_count(m['classes'][e], 'class')}"
+            if "fid" in m:
+                text += f", Fréchet {m['fid'][e]:.2f}"
+            ax.set_title(text, fontsize=9)
+
+    update(len(frames) - 1)
+    return fig, update
+
+
+def digits_real_player(
+    frames: Sequence[BatchFrame],
+    models: Sequence[int],
+    labels: Sequence[str],
+    real: np.ndarray,
+    rows: int = 8,
+    cols: int = 8,
+):
+    """:func:`digits_real_figure` over the recorded frames (a frame player in the HTML book, a
+    slider in JupyterLab), starting at the last frame."""
+    if len(frames) < 2:
+        raise ValueError("frames needs at least two recorded moments")
+    fig, update = digits_real_figure(frames, models, labels, real, rows, cols)
+    values = list(range(len(frames)))
+    return widgets.explore(fig, update, values, description="frame", dpi=100, start=values[-1])

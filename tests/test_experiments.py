@@ -218,3 +218,12 @@ def test_compare_digits_reads_against_the_digit_baselines(monkeypatch, capsys):
     names = " ".join(r["name"] for r in obj["chance"])
     assert "real" in names and "noise" in names
     assert obj["rows"][0]["converged"] is False  # 10 steps learn nothing
+
+
+def test_at_seconds_reads_one_loss_at_a_wall_time(monkeypatch):
+    _tiny(monkeypatch)
+    c = experiments.compare("ring", losses=["hinge", "least-squares"], seeds=[0, 1], device="cpu")
+    end = experiments.at_seconds(c, 1e9, "hinge")
+    assert end["step"] == 20
+    assert end["high_quality"][0] == pytest.approx(c.row("hinge")["high_quality"][0])
+    assert experiments.at_seconds(c, -1.0)["step"] == 0

@@ -225,19 +225,20 @@ def published_recipe(data_name: str, loss: str, steps: int | None = None) -> Rec
     )
 
 
-def at_seconds(comparison: Comparison, seconds: float) -> dict:
-    """The rows' metrics at the last metric record whose wall time is within ``seconds``:
-    ``{"step", "seconds", <metric>: (mean, std) over all models of the comparison}``.
+def at_seconds(comparison: Comparison, seconds: float, loss: str | None = None) -> dict:
+    """The metrics at the last metric record whose wall time is within ``seconds``:
+    ``{"step", "seconds", <metric>: (mean, std) over the models of ``loss`` (default: all)}``.
 
     For an equal-wall-time reading of a slower setting (e.g. 5 critic steps per generator
     step): pass the wall time the faster setting needed for its whole budget."""
     h = comparison.trainer.history
+    idx = h.by_loss()[loss] if loss is not None else list(range(h.n_models))
     wall = np.interp(h.metric_step, h.step, h.wall_time, left=0.0)
     ok = np.flatnonzero(wall <= seconds + 1e-9)
     i = int(ok[-1]) if len(ok) else 0
     out = {"step": int(h.metric_step[i]), "seconds": float(wall[i])}
     for key, values in h.metrics.items():
-        out[key] = _mean_std(values[i])
+        out[key] = _mean_std(values[i, idx])
     return out
 
 

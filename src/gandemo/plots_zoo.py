@@ -6,8 +6,8 @@ r"""Figures, tables and live views for many models trained at once (chapters 7 a
 * :func:`samples_player` replays the frames of chosen models side by side on a 2-D target,
   with their modes-covered curves; :func:`metric_curves` draws a metric over training for every
   loss (mean over seeds and each seed);
-* :func:`loss_table` and :func:`zoo_table` write the registry and the results as Markdown
-  tables.
+* :func:`loss_table` and :func:`metrics_table` write the registry and results as Markdown
+  tables (the toy targets' comparison tables are :func:`gandemo.experiments.rows_table`).
 
 The digit grids of chapter 8 are in :func:`digits_player`.
 """
@@ -46,7 +46,6 @@ __all__ = [
     "record",
     "samples_figure",
     "samples_player",
-    "zoo_table",
 ]
 
 #: One colour per registered loss.
@@ -302,31 +301,6 @@ def _fmt(mean: float, std: float, digits: int, percent: bool = False) -> str:
     if percent:
         return f"{100 * mean:.{digits}f} ± {100 * std:.{digits}f} %"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def zoo_table(results: dict[str, list[dict]], num_modes: dict[str, int]) -> str:
-    """Results of :func:`gandemo.training.summarize` for several targets as one Markdown table.
-
-    Args:
-        results: maps a target's name to its summary rows.
-        num_modes: maps a target's name to its number of modes.
-    """
-    lines = [
-        "| target | loss | modes covered | high-quality samples | reverse KL | runs |",
-        "|---|---|---|---|---|---|",
-    ]
-    for target, rows in results.items():
-        for r in rows:
-            rkl = _fmt(*r["reverse_kl"], 2)
-            if r.get("reverse_kl_runs", r["runs"]) < r["runs"]:
-                rkl += f" ({r['reverse_kl_runs']} of {r['runs']} runs)"
-            lines.append(
-                f"| {target} | `{r['loss']}` | {_fmt(*r['modes'], 1)} / {num_modes[target]} | "
-                f"{_fmt(*r['high_quality'], 0, percent=True)} | {rkl} | {r['runs']}"
-                + (f", {r['diverged']} diverged" if r["diverged"] else "")
-                + " |"
-            )
-    return "\n".join(lines)
 
 
 def digit_grid(images: np.ndarray, rows: int, cols: int) -> np.ndarray:

@@ -122,7 +122,7 @@ def classifier(seed: int = 0):
     second on one core).
 
     Returns:
-        The fitted scikit-learn classifier, with extra attributes: ``test_accuracy`` (on the
+        The fitted scikit-learn classifier. Its extra attributes are ``test_accuracy`` (on the
         other 25 %), ``test_images`` and ``test_labels`` (those 25 %), ``train_images`` and
         ``train_labels``, and ``reference``, the mean and covariance of the training digits'
         features (:func:`features`), against which :func:`frechet_distance` measures.

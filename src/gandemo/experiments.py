@@ -15,7 +15,7 @@ runs themselves, which this module provides:
 :func:`compare` runs one comparison (losses x seeds on one target) and returns a
 :class:`Comparison` with the trainer, the rows, the chance rows and the time it took;
 :data:`PUBLISHED` holds each loss's settings from the paper that introduced or popularised it,
-and :data:`PACGAN_ROWS` the published rows of :cite:t:`lin2018pacgan` to read ours against.
+and :data:`PACGAN_ROWS` the published rows of PacGAN (Lin et al., 2018) to read ours against.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "Comparison",
     "PACGAN_ROWS",
     "PUBLISHED",
+    "Published",
     "RECIPES",
     "Recipe",
     "at_seconds",
@@ -189,8 +190,9 @@ PUBLISHED: dict[str, Published] = {
     ),
 }
 
-#: The vanilla GAN's rows of :cite:t:`lin2018pacgan`, Table 1 (their networks: a 4 x 400 ReLU
-#: generator with batch norm, a 3 x 200 maxout discriminator, about 400k steps of batch 100).
+#: The vanilla GAN's rows of PacGAN (Lin et al., 2018), Table 1. Their networks are a 4 x 400
+#: ReLU generator with batch norm and a 3 x 200 maxout discriminator, trained for about 400k
+#: steps of batch 100.
 PACGAN_ROWS: dict[str, dict] = {
     "ring": dict(
         name="PacGAN's GAN (published)",

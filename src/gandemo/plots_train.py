@@ -745,10 +745,11 @@ def latent_grid(trainer, model: int = 0, *, lim: float = 3.0, n: int = 201) -> d
     Latent dimensions beyond the first two are set to 0 (a slice through the latent space).
 
     Returns:
-        ``{"z": the grid's coordinates (n,), "x": G(z) (n, n, 2), "nearest": the index of the
-        nearest mode (n, n), "high_quality": whether G(z) lies within 3 standard deviations of
-        it (n, n), "off_mass": the share of the latent density on the grid whose image is not
-        high quality}``. Row ``i``, column ``j`` holds :math:`z = (z_j, z_i)`.
+        A dict with the keys ``"z"`` (the grid's coordinates, ``(n,)``), ``"x"`` (:math:`G(z)`,
+        ``(n, n, 2)``), ``"nearest"`` (the index of the nearest mode, ``(n, n)``),
+        ``"high_quality"`` (whether :math:`G(z)` lies within 3 standard deviations of it,
+        ``(n, n)``) and ``"off_mass"`` (the share of the latent density on the grid whose
+        image is not high quality). Row ``i``, column ``j`` holds :math:`z = (z_j, z_i)`.
     """
     data = trainer.data
     if not _is_2d(data) or trainer.dim != 2:

@@ -444,15 +444,11 @@ def digits_real_figure(
     the same, larger scale; returns ``(fig, update)``, ``update(i)`` showing frame ``i``."""
     if len(models) != len(labels):
         raise ValueError("models and labels must have the same length")
-    fig = Figure(figsize=(size * (len(models) + 1), size * rows / cols + 0.55), layout="none")
-    FigureCanvasAgg(fig)
-    axes = _digit_axes(fig, len(models) + 1, size)
-    axes[0].imshow(digit_grid(np.asarray(real), rows, cols), cmap="gray_r", vmin=-1, vmax=1)
-    axes[0].set_title("real digits (held out)\n", fontsize=9)
-    ims = [
-        ax.imshow(digit_grid(frames[0].samples[e], rows, cols), cmap="gray_r", vmin=-1, vmax=1)
-        for ax, e in zip(axes[1:], models, strict=True)
-    ]
+    panels = [("real digits (held out)\n", real)]
+    panels += [(label, frames[0].samples[e]) for label, e in zip(labels, models, strict=True)]
+    fig = digit_panels(panels, rows, cols, size)
+    axes = fig.axes
+    ims = [ax.images[0] for ax in axes[1:]]
 
     def update(i: int) -> None:
         f = frames[i]

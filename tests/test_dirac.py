@@ -85,6 +85,20 @@ def test_trajectory_is_deterministic_and_starts_where_asked():
     assert D.trajectory(0.3, -0.2, steps=0).shape == (1, 2)
 
 
+@pytest.mark.parametrize("step", [0.1, 0.05])
+def test_non_saturating_runs_follow_the_balance_laws(step):
+    steps = 20_000
+    for scheme in D.SCHEMES:
+        traj = D.trajectory(1.0, 1.0, "non-saturating", scheme, step, 0.0, steps)
+        dist = np.hypot(traj[:, 0], traj[:, 1])
+        # average over the last few turns (one turn is about 4 pi / h steps)
+        tail = dist[-int(4 * math.pi / step) :]
+        law = D.ns_radius_law(scheme, step, steps)
+        assert abs(tail.mean() / law - 1) < 0.05
+    assert D.ns_radius_law("simultaneous", step, [10, 100]).tolist() == [math.sqrt(2 * step)] * 2
+    assert abs(D.ns_radius_law("alternating", 0.1, 50_000) - 0.04) < 1e-12
+
+
 def test_theory_reexports_the_dirac_gan():
     assert gd.theory.dirac_field is D.field
     assert gd.theory.dirac_eigenvalues is D.eigenvalues
@@ -103,6 +117,8 @@ def test_theory_reexports_the_dirac_gan():
         (lambda: D.trajectory(theta0="a"), "theta0"),
         (lambda: D.update_matrix("simultaneous", step=-0.1), "step"),
         (lambda: D.player_losses(float("nan"), 0.0), "theta"),
+        (lambda: D.ns_radius_law("alternating", 0.1, 0), "k"),
+        (lambda: D.ns_radius_law("sequential", 0.1, 10), "scheme"),
     ],
 )
 def test_bad_input_raises_value_error(call, pattern):

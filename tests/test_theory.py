@@ -274,3 +274,74 @@ def test_fitted_discriminator_approaches_d_star():
 def test_theory_bad_input_raises_value_error(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# ---- chapter 2: C(G) where the densities barely overlap ----
+
+
+@pytest.mark.parametrize(
+    "mu, expected",
+    # -2 E[softplus(mu z - mu^2 / 2)], z ~ N(0, 1), by mpmath at 40 digits, split at mu / 2
+    [
+        (4.0, -0.120853973646),
+        (5.0, -0.0344092063579),
+        (10.0, -1.72633192169e-6),
+        (20.0, -4.7314279346e-23),
+        (-20.0, -4.7314279346e-23),
+    ],
+)
+def test_training_criterion_resolves_distributions_that_barely_overlap(mu, expected):
+    # the whole of C(G) sits near x = mu / 2, outside both densities' 1 - 1e-12 intervals
+    p, q = gd.data.Gaussian1D(0.0, 1.0), gd.data.Gaussian1D(mu, 1.0)
+    c = gd.theory.training_criterion(p, q)
+    assert abs(c / expected - 1) < 1e-8
+    # the closed form on a fine grid, which shares no code with the package's quadrature
+    z = np.linspace(-10, abs(mu) + 10, 40001)
+    grid = -2 * np.trapezoid(p.pdf(z) * np.logaddexp(0, abs(mu) * z - mu**2 / 2), z)
+    assert abs(c / grid - 1) < 1e-6
+
+
+def test_value_by_quadrature_of_a_fitted_discriminator_is_below_c_of_g():
+    p, q = DENSITY_PAIRS[0]
+    fitted = gd.theory.fit_discriminator(p, q, steps=300, batch_size=256, hidden=16, seed=1)
+    stats = gd.theory.value_by_quadrature(fitted.logit, p, q)
+    shortfall = gd.theory.training_criterion(p, q) - stats.value
+    assert 0 < shortfall < 0.05
+    assert stats.real_var > 0 and stats.fake_var > 0
+
+
+def test_plot_training_criterion_draws_the_ceiling_and_the_ns_panel():
+    p = gd.data.Gaussian1D(0.0, 1.0)
+    shifts = np.linspace(-8, 8, 9)
+    c = np.array([gd.theory.training_criterion(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
+    ns = np.array([gd.theory.ns_objective(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
+    axes = gd.plots_game.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0, ns=ns)
+    assert len(axes) == 4
+    assert any(np.allclose(line.get_ydata(), 0.0) for line in axes[0].get_lines())
+    assert np.allclose(axes[3].get_lines()[0].get_ydata(), ns)
+    assert len(gd.plots_game.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0)) == 2
+    plt.close("all")
+
+
+def test_normalised_f_curves_start_at_the_cost_of_a_missed_mode():
+    ax = gd.plots_game.plot_ns_f()
+    curves = {line.get_gid(): line for line in ax.get_lines() if line.get_gid()}
+    assert set(curves) == {"ns", "2jsd", "rkl"}
+    start = {key: line.get_ydata()[0] for key, line in curves.items()}
+    assert abs(start["ns"] - (1 - math.log(2))) < 1e-12
+    assert abs(start["2jsd"] - math.log(2)) < 1e-12 and abs(start["rkl"] - 1.0) < 1e-12
+    for line in curves.values():
+        u, f = line.get_xdata(), line.get_ydata()
+        assert f.min() > -1e-12 and abs(np.interp(1.0, u, f)) < 1e-3  # minimum 0 at u = 1
+    plt.close("all")
+
+
+def test_landscape_plot_marks_every_local_minimum():
+    p = gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
+    land = gd.theory.gaussian_fit_landscape(p, np.linspace(-4, 4, 41), np.linspace(0.2, 4, 39))
+    _, minima = gd.plots_game.plot_landscapes(land, p)
+    mm, ns = minima["minimax"], minima["non-saturating"]
+    assert abs(mm[0][0]) < 1e-9 and mm[0][1] > 1.5  # the wide fit is the global minimum
+    assert sorted(round(m[0]) for m in mm[1:3]) == [-2, 2] and mm[1][2] > mm[0][2]
+    assert sorted(round(m[0]) for m in ns[:2]) == [-2, 2] and abs(ns[0][2] - ns[1][2]) < 1e-9
+    plt.close("all")

@@ -51,6 +51,7 @@ __all__ = [
     "field",
     "field_autograd",
     "jacobian",
+    "ns_radius_law",
     "player_losses",
     "spectral_radius",
     "trajectory",
@@ -288,3 +289,38 @@ def trajectory(
             th = th + h * _raw_field(th, ps, loss, gamma)[0]
         out[k] = th, ps
     return out
+
+
+def ns_radius_law(scheme: str = "simultaneous", step: float = 0.1, k=1000):
+    r"""The distance to (0, 0) that the non-saturating Dirac-GAN reaches, without penalty.
+
+    Near the equilibrium, with :math:`r^2 = \theta^2 + \psi^2` and :math:`t = \psi\theta`, one
+    simultaneous step changes :math:`r^2` by
+    :math:`2h\,(\theta v_\theta + \psi v_\psi) + h^2 |v|^2
+    = -2h\,t \tanh(t/2) + h^2 |v|^2 \approx -h t^2 + h^2 r^2/4`.
+    The iterates turn by about :math:`h/2` per step, so :math:`t^2 = r^4 \sin^2(2\phi)/4` averages
+    to :math:`r^4/8` over a turn: the inward pull :math:`h r^4/8` balances the outward push
+    :math:`h^2 r^2/4` at :math:`r = \sqrt{2h}`, a limit cycle. Alternating steps have no outward
+    push at order :math:`h^2` (their linearisation has determinant 1), so
+    :math:`r^2_{k+1} - r^2_k \approx -h r_k^4/8`, whence :math:`1/r_k^2 \approx hk/8` and
+    :math:`r_k \approx \sqrt{8/(hk)}` for large :math:`k`.
+
+    Args:
+        scheme: ``"simultaneous"`` or ``"alternating"``.
+        step: step size :math:`h > 0`.
+        k: step number(s), positive (used by the alternating law only).
+
+    Returns:
+        :math:`\sqrt{2h}` (simultaneous, for every ``k``) or :math:`\sqrt{8/(hk)}` (alternating),
+        a float or a numpy array of the shape of ``k``.
+    """
+    scheme = _check_scheme(scheme)
+    h = check_positive(step, "step")
+    ks = _check_finite_array(k, "k")
+    if np.any(ks <= 0):
+        raise ValueError("k must be positive")
+    if scheme == "simultaneous":
+        out = np.full(ks.shape, math.sqrt(2 * h))
+    else:
+        out = np.sqrt(8.0 / (h * ks))
+    return float(out) if out.ndim == 0 else out

@@ -159,18 +159,49 @@ def plot_learned_vs_optimal(p_data, p_g, fitted, region, axes=None, x_range=(-6.
 
 
 def plot_training_criterion(
-    shifts, c_quad, c_jsd, c_mc, c_mc_se, p_data, std, shown=(3.0, 1.5, 0.0), axes=None
+    shifts,
+    c_quad,
+    c_jsd,
+    c_mc,
+    c_mc_se,
+    p_data,
+    std,
+    shown=(3.0, 1.5, 0.0),
+    ns=None,
+    axes=None,
 ):
     r""":math:`C(G)` as :math:`p_g = \mathcal N(\mu, \sigma^2)` slides onto :math:`p_\text{data}`.
 
-    Left: the three computations (quadrature of :math:`V(D^*, G)`,
-    :math:`-\log 4 + 2\,\mathrm{JSD}`, Monte-Carlo with error bars) against
-    :math:`\mu`, with the minimum :math:`-\log 4`. Right: :math:`D^*` for a few of the shifts;
-    at the minimum it is the constant 1/2.
+    Top left: the three computations (quadrature of :math:`V(D^*, G)`,
+    :math:`-\log 4 + 2\,\mathrm{JSD}`, Monte-Carlo with error bars) against :math:`\mu`, with
+    the minimum :math:`-\log 4` and the ceiling 0. Top right: :math:`D^*` for a few of the
+    shifts; at the minimum it is the constant 1/2. Bottom (only with ``ns``): :math:`C(G)` on the
+    left axis and the objective of the non-saturating generator at :math:`D^*` on the right one.
+
+    Args:
+        shifts: the means :math:`\mu` of :math:`p_g`.
+        c_quad, c_jsd, c_mc, c_mc_se: :math:`C(G)` at ``shifts`` by quadrature, by the JSD, by
+            Monte Carlo, and the standard errors of the Monte-Carlo means.
+        p_data: the data density (for the :math:`D^*` panel).
+        std: the standard deviation of :math:`p_g`.
+        shown: the shifts whose :math:`D^*` is drawn.
+        ns: :math:`\mathrm{KL}(p_g \| p_\text{data}) - 2\,\mathrm{JSD}` at ``shifts``
+            (:func:`gandemo.theory.ns_objective`), or None for no bottom panel.
+        axes: two axes (three with ``ns``), or None for a new figure.
+
+    Returns:
+        The axes, in the order above.
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
-    ax_c, ax_d = axes
+        if ns is None:
+            _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+        else:
+            fig = plt.figure(figsize=(9.5, 7.2), layout="constrained")
+            mosaic = fig.subplot_mosaic([["c", "d"], ["ns", "ns"]])
+            axes = [mosaic["c"], mosaic["d"], mosaic["ns"]]
+    ax_c, ax_d = axes[0], axes[1]
+    shifts = np.asarray(shifts, dtype=float)
+    ax_c.axhline(0.0, color="k", lw=1, label=r"ceiling $0 = -\log 4 + 2 \log 2$")
     ax_c.plot(
         shifts, c_quad, color=COLORS["disc"], lw=2.5, alpha=0.6, label=r"quadrature of $V(D^*, G)$"
     )
@@ -193,9 +224,12 @@ def plot_training_criterion(
         color=COLORS["ref"],
         label=r"minimum $-\log 4$ at $p_g = p_\mathrm{data}$",
     )
+    ax_c.set_ylim(-1.5, 1.0)
+    ax_c.set_yticks(np.arange(-1.5, 0.01, 0.25))
+    ax_c.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax_c.set_xlabel(r"mean $\mu$ of $p_g$ ($p_\mathrm{data}$ has mean 0)")
     ax_c.set_ylabel(r"$C(G) = \max_D V(D, G)$")
-    ax_c.legend(loc="upper center", fontsize=8)
+    ax_c.legend(loc="upper center", fontsize=7.5, ncols=2, framealpha=0.9)
     x = np.linspace(-5, 6, 800)
     for i, mu in enumerate(shown):
         alpha = 0.35 + 0.65 * i / max(len(shown) - 1, 1)
@@ -212,7 +246,43 @@ def plot_training_criterion(
     ax_d.set_ylabel("$D^*(x)$")
     ax_d.set_title(r"$D^*$ flattens to 1/2 as $p_g \to p_\mathrm{data}$")
     ax_d.legend(loc="lower left")
-    return axes
+    if ns is None:
+        return axes
+    ax_ns = axes[2]
+    ax_ns.axhline(0.0, color="k", lw=1)
+    ax_ns.plot(shifts, c_quad, color=COLORS["sat"], lw=2.5, label=r"$C(G)$ (left axis)")
+    ax_ns.set_ylabel(r"$C(G)$", color=COLORS["sat"])
+    ax_ns.tick_params(axis="y", colors=COLORS["sat"])
+    ax_ns.set_ylim(-1.5, 0.1)
+    ax_ns.set_xlabel(r"mean $\mu$ of $p_g$")
+    ax_f = ax_ns.twinx()
+    ax_f.plot(
+        shifts,
+        ns,
+        color=COLORS["ns"],
+        lw=2.5,
+        label=r"$\mathrm{KL}(p_g \| p_\mathrm{data}) - 2\,\mathrm{JSD}$ (right axis)",
+    )
+    far = np.linspace(2.0, shifts.max(), 100)
+    ax_f.plot(
+        np.concatenate([-far[::-1], [np.nan], far]),
+        np.concatenate([far[::-1] ** 2 / 2, [np.nan], far**2 / 2]) - 2 * np.log(2),
+        color=COLORS["ns"],
+        ls=":",
+        lw=1.5,
+        label=r"$\mu^2 / 2 - 2 \log 2$ (right axis)",
+    )
+    ax_f.set_ylabel("non-saturating objective", color=COLORS["ns"])
+    ax_f.tick_params(axis="y", colors=COLORS["ns"])
+    # both minima (-log 4 and 0) at the same height, so the two shapes compare directly
+    lo, hi = ax_ns.get_ylim()
+    frac = (-np.log(4) - lo) / (hi - lo)
+    top = 1.05 * float(np.max(ns))
+    ax_f.set_ylim(-top * frac / (1 - frac), top)
+    handles = ax_ns.get_legend_handles_labels()[0] + ax_f.get_legend_handles_labels()[0]
+    ax_f.legend(handles=handles, loc="upper center", fontsize=8)
+    ax_ns.set_title("The two generator objectives at $D^*$: one flattens, the other keeps growing")
+    return [ax_c, ax_d, ax_ns, ax_f]
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,47 +293,80 @@ def plot_training_criterion(
 def plot_ns_f(ax=None, u_max: float = 6.0):
     r"""The generator functions :math:`f` of three f-divergences :math:`\int p_\text{data}
     f(p_g/p_\text{data})`: the non-saturating objective, :math:`2\,\mathrm{JSD}` and the
-    reverse KL."""
+    reverse KL, each normalised to :math:`\tilde f(u) = f(u) - f'(1)(u - 1)`.
+
+    Adding :math:`c(u - 1)` to :math:`f` does not change :math:`D_f` (because
+    :math:`\int p_\text{data}(p_g/p_\text{data} - 1) = 0`), so the normalised curves define the
+    same divergences; they are non-negative, with minimum 0 at :math:`u = 1`. The three lines carry
+    the ids (``Line2D.get_gid``) ``"ns"``, ``"2jsd"`` and ``"rkl"``; their data start at
+    :math:`u = 0`.
+    """
+    from scipy.special import xlogy
+
     ax = get_ax(ax)
-    u = np.linspace(1e-6, u_max, 600)
+    u = np.linspace(0.0, u_max, 601)
+    f_ns = theory.ns_f(u) - (u - 1)  # f'(1) = 1
+    f_js = xlogy(u, 2 * u / (1 + u)) + np.log(2 / (1 + u))  # f'(1) = 0
+    f_rkl = xlogy(u, u) - (u - 1)  # f'(1) = 1
     ax.plot(
         u,
-        theory.ns_f(u),
+        f_ns,
         color=COLORS["ns"],
         lw=2,
-        label=r"non-saturating: $(1+u)\log\frac{1+u}{2}$",
+        gid="ns",
+        label=r"non-saturating: $(1+u)\log\frac{1+u}{2} - (u - 1)$",
     )
-    f_js = u * np.log(2 * u / (1 + u)) + np.log(2 / (1 + u))
     ax.plot(
         u,
         f_js,
         color=COLORS["sat"],
         lw=2,
+        gid="2jsd",
         label=r"$2\,$JSD: $u\log\frac{2u}{1+u} + \log\frac{2}{1+u}$",
     )
-    ax.plot(u, u * np.log(u), color=COLORS["ref"], ls="--", label=r"reverse KL: $u \log u$")
+    ax.plot(
+        u, f_rkl, color=COLORS["ref"], ls="--", gid="rkl", label=r"reverse KL: $u \log u - (u - 1)$"
+    )
     ax.axvline(1, color="k", lw=0.8, alpha=0.5)
+    ax.axhline(0, color="k", lw=0.8, alpha=0.5)
     ax.set_xlabel(r"$u = p_g(x) / p_\mathrm{data}(x)$")
-    ax.set_ylabel("$f(u)$")
-    ax.set_ylim(-1.5, 8)
+    ax.set_ylabel(r"$\tilde f(u) = f(u) - f'(1)(u - 1)$")
+    ax.set_ylim(-0.3, 6)
     ax.legend(loc="upper left")
     return ax
 
 
+def _grid_local_minima(z: np.ndarray) -> list[tuple[int, int]]:
+    """Interior grid points of ``z`` strictly below their eight neighbours."""
+    core = z[1:-1, 1:-1]
+    is_min = np.ones(core.shape, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                is_min &= core < z[1 + di : z.shape[0] - 1 + di, 1 + dj : z.shape[1] - 1 + dj]
+    return [(int(i) + 1, int(j) + 1) for i, j in zip(*np.nonzero(is_min), strict=True)]
+
+
 def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
     r"""The minimax objective :math:`2\,\mathrm{JSD} - \log 4` and the non-saturating one
-    :math:`\mathrm{KL} - 2\,\mathrm{JSD}` over Gaussians :math:`\mathcal N(\mu, \sigma^2)`, each
-    with its minimiser, and the two best Gaussians drawn over :math:`p_\text{data}`.
+    :math:`\mathrm{KL} - 2\,\mathrm{JSD}` over Gaussians :math:`\mathcal N(\mu, \sigma^2)`, with
+    their grid minima, and the best Gaussians drawn over :math:`p_\text{data}`.
+
+    The filled contours are drawn at quantiles of the plotted values (quantile levels spaced as
+    :math:`(k/15)^2`, so denser near the minimum). Every interior grid point below its eight
+    neighbours is marked: a star where the value is the global minimum of the grid, an open
+    circle for a local minimum above it.
 
     Args:
         landscape: the dict of :func:`gandemo.theory.gaussian_fit_landscape`.
         p_data: the data density.
 
     Returns:
-        The axes and a dict mapping each objective to its minimiser ``(mu, sigma, value)``.
+        The axes and a dict mapping each objective to its grid-local minima, a list of
+        ``(mu, sigma, value)`` sorted by value (the first is the global minimum of the grid).
     """
     if axes is None:
-        _, axes = plt.subplots(1, 3, figsize=(11.0, 3.6))
+        _, axes = plt.subplots(1, 3, figsize=(12.0, 3.8))
     means, stds = landscape["means"], landscape["stds"]
     best = {}
     specs = [
@@ -272,31 +375,38 @@ def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
     ]
     for ax, (key, color, title) in zip(axes[:2], specs, strict=True):
         z = landscape[key]
-        levels = np.quantile(z, np.linspace(0, 1, 16) ** 2)
-        cs = ax.contourf(means, stds, z, levels=np.unique(levels), cmap="viridis_r")
-        ax.contour(means, stds, z, levels=np.unique(levels), colors="w", linewidths=0.4)
-        plt.colorbar(cs, ax=ax, format="%.2f")
-        i, j = np.unravel_index(np.argmin(z), z.shape)
-        best[key] = (float(means[j]), float(stds[i]), float(z[i, j]))
-        ax.plot(
-            means[j],
-            stds[i],
-            "*",
-            ms=16,
-            color=color,
-            mec="w",
-            label=rf"min at $\mu={means[j]:.2f}, \sigma={stds[i]:.2f}$",
+        levels = np.unique(np.quantile(z, np.linspace(0, 1, 16) ** 2))
+        cs = ax.contourf(means, stds, z, levels=levels, cmap="viridis_r")
+        ax.contour(means, stds, z, levels=levels, colors="w", linewidths=0.4)
+        plt.colorbar(cs, ax=ax, format="%.2f", label=title.split(": ")[1] + " (levels: quantiles)")
+        minima = sorted(
+            ((float(means[j]), float(stds[i]), float(z[i, j])) for i, j in _grid_local_minima(z)),
+            key=lambda m: m[2],
         )
+        best[key] = minima
+        for mu, sigma, value in minima:
+            is_global = value - minima[0][2] < 1e-9
+            ax.plot(
+                mu,
+                sigma,
+                "*" if is_global else "o",
+                ms=16 if is_global else 10,
+                color=color if is_global else "none",
+                mec="w",
+                mew=1.5,
+                label=rf"{'min' if is_global else 'local min'} at "
+                rf"$\mu={mu:.2f}, \sigma={sigma:.2f}$: {value:.3f}",
+            )
         ax.set_xlabel(r"$\mu$ of $p_g$")
         ax.set_ylabel(r"$\sigma$ of $p_g$")
         ax.set_title(title)
-        ax.legend(loc="upper right", fontsize=8, frameon=True)
+        ax.legend(loc="upper right", fontsize=7, frameon=True)
         ax.grid(False)
     ax = axes[2]
     x = np.linspace(*x_range, 1000)
     ax.fill_between(x, p_data.pdf(x), color=COLORS["data"], alpha=0.3, label=r"$p_\mathrm{data}$")
     for key, color, _ in specs:
-        mu, sigma, _v = best[key]
+        mu, sigma, _v = max(m for m in best[key] if m[2] - best[key][0][2] < 1e-9)
         ax.plot(
             x, theory.Gaussian1D(mu, sigma).pdf(x), color=color, lw=2, label=f"best $p_g$, {key}"
         )

@@ -110,13 +110,18 @@ def plot_estimate_spread(m_values, empirical_std, law_std, ax=None):
 
 
 def value_estimate_explorer(estimates: dict, true_value: float, law_std, bins: int = 40):
-    """Slider over the batch size m: the histogram of repeated minibatch estimates of V.
+    r"""Slider over the batch size m: the histogram of repeated minibatch estimates of V.
+
+    The left panel keeps one axis for every m. The smallest batch has the widest and most skewed
+    spread, so the axis spans at least the 0.5 % to 99.5 % quantiles of its estimates (and the
+    0.2 % to 99.8 % quantiles of all estimates), plus 5 % on each side: the long tail of a small
+    batch stays in view. The right panel zooms to the law's :math:`\pm 4.5` standard deviations.
 
     Args:
         estimates: maps each batch size m to an array of independent estimates.
         true_value: V(D, G) computed by quadrature.
         law_std: callable m -> predicted standard deviation of the estimate.
-        bins: histogram bins.
+        bins: histogram bins, spread over the estimates in view in each panel.
 
     Returns:
         A :class:`gandemo.widgets.Explorer` (live slider in JupyterLab, frame player in HTML).
@@ -125,7 +130,9 @@ def value_estimate_explorer(estimates: dict, true_value: float, law_std, bins: i
         raise ValueError("estimates needs at least two batch sizes")
     m_values = sorted(estimates)
     all_values = np.concatenate([estimates[m] for m in m_values])
-    lo, hi = np.quantile(all_values, [0.002, 0.998])
+    widest = np.asarray(estimates[m_values[0]], dtype=float)
+    lo = min(np.quantile(widest, 0.005), np.quantile(all_values, 0.002))
+    hi = max(np.quantile(widest, 0.995), np.quantile(all_values, 0.998))
     pad = 0.05 * (hi - lo)
     lo, hi = lo - pad, hi + pad
     fig, (ax_fixed, ax_zoom) = plt.subplots(1, 2, figsize=(9.0, 3.4))
@@ -133,9 +140,13 @@ def value_estimate_explorer(estimates: dict, true_value: float, law_std, bins: i
     def draw(ax, est, s, left, right, title):
         ax.cla()
         x = np.linspace(left, right, 400)
+        # the bins span the estimates (within the axis), so a narrow histogram keeps its shape
+        first, last = max(left, float(np.min(est))), min(right, float(np.max(est)))
+        if last <= first:
+            first, last = left, right
         ax.hist(
             est,
-            bins=np.linspace(left, right, bins + 1),
+            bins=np.linspace(first, last, bins + 1),
             density=True,
             color=COLORS["disc"],
             alpha=0.55,
@@ -149,6 +160,7 @@ def value_estimate_explorer(estimates: dict, true_value: float, law_std, bins: i
         )
         ax.axvline(true_value, color="k", ls="--", lw=1.2, label=f"$V(D,G)$ = {true_value:.4f}")
         ax.set_xlim(left, right)
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(7))
         ax.set_xlabel(r"minibatch estimate $\hat V$")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)

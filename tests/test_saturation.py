@@ -129,3 +129,49 @@ def test_bad_input():
         saturation.pretrain_discriminator(disc, gen, TARGET, 3, snapshots=[4])
     with pytest.raises(ValueError, match="k must"):
         saturation.pretrain_discriminator(disc, gen, TARGET, -1)
+
+
+@pytest.fixture(scope="module")
+def spread():
+    return saturation.gradient_spread(TARGET, [0, 60], seeds=(0, 2), batches=4)
+
+
+def test_gradient_spread_shapes_and_reproducible(spread):
+    assert spread.sat.shape == spread.ns.shape == (2, 2, 4)
+    assert spread.d_fake.shape == (2, 2)
+    assert list(spread.ks) == [0, 60] and list(spread.seeds) == [0, 2]
+    again = saturation.gradient_spread(TARGET, [60, 0], seeds=(0, 2), batches=4)
+    assert np.array_equal(again.sat, spread.sat) and np.array_equal(again.ns, spread.ns)
+
+
+def test_gradient_spread_measures_each_discriminator(spread):
+    # seed 2's discriminator is the one pretrain_discriminator gives from make_pair(seed_d=3)
+    gen, disc = saturation.make_pair(seed_d=3)
+    snaps = saturation.pretrain_discriminator(disc, gen, TARGET, 60, seed=2, snapshots=[60])
+    with torch.no_grad():
+        z = gen.sample_latent(64, torch.Generator().manual_seed(0))
+        d = float(snaps[60].prob(gen(z)).mean())
+    assert abs(d - spread.d_fake[1, 1]) < 0.05  # another batch, the same discriminator
+    # training makes D reject G(z): below 1/2, the non-saturating gradient is the larger one
+    assert np.all(spread.d_fake[:, 1] < spread.d_fake[:, 0])
+    assert np.all(spread.d_fake[:, 1] < 0.4)
+    assert np.all(spread.ns[:, 1] > spread.sat[:, 1])
+    # different seeds, different discriminators
+    assert spread.d_fake[0, 1] != spread.d_fake[1, 1]
+
+
+def test_gradient_spread_summaries(spread):
+    for kind in ("saturating", "non-saturating"):
+        n = spread.norms(kind)
+        assert np.allclose(spread.median(kind), [np.median(n[:, j]) for j in range(2)])
+        cv = spread.batch_cv(kind)
+        assert cv.shape == (2, 2) and np.all(cv > 0)
+        assert np.isclose(cv[0, 0], n[0, 0].std(ddof=1) / n[0, 0].mean())
+        assert spread.seed_cv(kind).shape == (2,)
+        assert np.all(spread.max_over_median(kind) >= 1)
+    with pytest.raises(ValueError, match="batches"):
+        saturation.gradient_spread(TARGET, [0], batches=1)
+    with pytest.raises(ValueError, match="ks"):
+        saturation.gradient_spread(TARGET, [])
+    with pytest.raises(ValueError, match="kind"):
+        spread.norms("minimax")

@@ -13,6 +13,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import NullFormatter
 
 from . import losses, widgets
 from .plots import COLORS, get_ax
@@ -25,6 +26,8 @@ __all__ = [
     "plot_comparison_runs",
     "plot_cost_derivatives",
     "plot_generator_costs",
+    "plot_gradient_spread",
+    "plot_jsd_bound",
     "plot_loss_curves",
     "plot_samples_vs_density",
     "plot_total_losses",
@@ -315,13 +318,17 @@ def plot_comparison_runs(runs: dict, axes=None, target_mean=None):
     return axes
 
 
-def plot_loss_curves(history, axes=None, smooth: int = 1):
+def plot_loss_curves(history, axes=None, smooth: int = 1, metric_samples=None, bins: int = 60):
     """Losses with their equilibrium values (left) beside the JSD to the data (right).
 
     Args:
         history: one model's records, a :class:`gandemo.training.ModelHistory` of a 1-D target
             (its metric ``"jsd"``, drawn at its own steps ``metric_step``).
         smooth: window of a running mean over records (1: none).
+        metric_samples: generated examples per JSD record, for the title (the trainer's
+            ``metric_samples``; None leaves the count out).
+        bins: bins of the histogram JSD, for the title (the default of
+            :func:`gandemo.metrics.jsd_to_density`, which the trainer uses).
     """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10.0, 3.6))
@@ -362,7 +369,8 @@ def plot_loss_curves(history, axes=None, smooth: int = 1):
     ax_q.set_ylim(0, None)
     ax_q.set_xlabel("training step")
     ax_q.set_ylabel("JSD (nats)")
-    ax_q.set_title(r"sample quality: JSD($p_\mathrm{data}$, $p_g$), lower is better")
+    what = f"{bins} bins" + (f", {metric_samples} samples" if metric_samples else "")
+    ax_q.set_title(f"sample quality: binned JSD ({what})")
     return axes
 
 
@@ -417,3 +425,101 @@ def plot_samples_vs_density(samples, density, ax=None, x_range=None, title=None)
         ax.set_title(title)
     ax.legend(loc="upper left")
     return ax
+
+
+def plot_jsd_bound(histories, axes=None):
+    r"""The lower bound :math:`\ln 2 - L_D/2` on the JSD, from the logged discriminator loss,
+    beside the binned JSD of the samples (chapter 5).
+
+    Left: both over the training steps, one pair of curves per run (the first run bold).
+    Right: every record as a point (:math:`L_D`, binned JSD), with the line
+    :math:`\mathrm{JSD} = \ln 2 - L_D/2`; the true JSD of a run can never lie below that line
+    (the shaded region), and at :math:`L_D \ge 2\ln 2` the bound says nothing.
+
+    Args:
+        histories: :class:`gandemo.training.ModelHistory` records of runs on a 1-D target
+            (metric ``"jsd"`` recorded at every record step).
+        axes: two axes (default: a new figure).
+
+    Returns:
+        The two axes.
+    """
+    histories = list(histories)
+    if not histories:
+        raise ValueError("histories must hold at least one run")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11.0, 3.8))
+    ax_t, ax_s = axes
+    d_all, kinds = [], set()
+    for i, h in enumerate(histories):
+        at = np.searchsorted(h.metric_step, h.step)
+        if np.any(at >= len(h.metric_step)) or not np.array_equal(h.metric_step[at], h.step):
+            raise ValueError("every record step needs a JSD record (metric_every = record_every)")
+        jsd, bound = h.metrics["jsd"][at], LN2 - h.d_loss / 2
+        kw = dict(lw=2.0, alpha=1.0) if i == 0 else dict(lw=0.8, alpha=0.45)
+        ax_t.plot(h.step, jsd, color=COLORS["gen"], label=None if i else "binned JSD", **kw)
+        label = None if i else r"bound $\ln 2 - L_D/2$"
+        ax_t.plot(h.step, bound, color=COLORS["disc"], label=label, **kw)
+        color = COLORS["ns" if h.loss == "non-saturating" else "sat"]
+        label = None if h.loss in kinds else h.loss
+        ax_s.scatter(h.d_loss, jsd, s=9, color=color, alpha=0.6, label=label)
+        kinds.add(h.loss)
+        d_all.append(h.d_loss)
+    ax_t.axhline(0.0, color="0.5", lw=0.8)
+    ax_t.axhline(LN2, color="0.5", ls=":", lw=1.0, label=r"$\ln 2$ (no overlap)")
+    ax_t.set_xlabel("training step")
+    ax_t.set_ylabel("nats")
+    ax_t.set_title(f"{len(histories)} runs: binned JSD, and the bound from $L_D$")
+    ax_t.legend(fontsize=8, loc="upper right")
+    d_all = np.concatenate(d_all)
+    lo = min(float(np.nanmin(d_all)), 1.0) - 0.05
+    hi = max(float(np.nanmax(d_all)), 2 * LN2) + 0.05
+    xs = np.linspace(lo, hi, 50)
+    line = LN2 - xs / 2
+    ax_s.plot(xs, line, color=COLORS["disc"], label=r"$\ln 2 - L_D/2$")
+    ax_s.fill_between(xs, line, -1.0, color=COLORS["disc"], alpha=0.12, label="impossible")
+    ax_s.axvline(2 * LN2, color="0.4", ls=":", lw=1.2, label=r"$L_D = 2\ln 2$")
+    ax_s.set_xlim(lo, hi)
+    ax_s.set_ylim(min(0.0, float(line.min())) - 0.02, LN2 + 0.03)
+    ax_s.set_xlabel(r"logged $L_D$")
+    ax_s.set_ylabel("binned JSD (nats)")
+    ax_s.set_title("every record: the JSD lies above the line")
+    ax_s.legend(fontsize=8, loc="upper right")
+    return axes
+
+
+def plot_gradient_spread(spread, axes=None):
+    """Two panels against the discriminator's steps k: the batch gradient norms of both losses
+    (one thin line per discriminator, the median over all of them thick) and their relative
+    spread over independent batches (the coefficient of variation, one thin line per
+    discriminator, the mean thick).
+
+    Args:
+        spread: a :class:`gandemo.saturation.GradientSpread`.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    ax_n, ax_cv = axes
+    ks = spread.ks
+    for kind, name in [("saturating", "sat"), ("non-saturating", "ns")]:
+        color = COLORS[name]
+        per_d = spread.norms(kind).mean(axis=2)
+        cv = spread.batch_cv(kind)
+        for i in range(len(spread.seeds)):
+            ax_n.loglog(ks, per_d[i], color=color, lw=0.8, alpha=0.45)
+            ax_cv.semilogx(ks, cv[i], color=color, lw=0.8, alpha=0.45)
+        ax_n.loglog(ks, spread.median(kind), "o-", color=color, lw=2, label=kind)
+        ax_cv.semilogx(ks, cv.mean(axis=0), "o-", color=color, lw=2, label=kind)
+    for ax in axes:
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax_n.set_xlabel("discriminator training steps $k$")
+    ax_n.set_ylabel(r"$\|\nabla_\theta L_G\|$ (batch of 64)")
+    ax_n.set_title("size: thin lines one discriminator each")
+    ax_n.legend(loc="upper left")
+    ax_cv.set_ylim(0, None)
+    ax_cv.set_xlabel("discriminator training steps $k$")
+    ax_cv.set_ylabel("std / mean over batches")
+    ax_cv.set_title("relative spread over fresh minibatches")
+    ax_cv.legend(loc="upper left")
+    return axes

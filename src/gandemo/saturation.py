@@ -28,9 +28,11 @@ from .models import Discriminator, Generator
 from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
 
 __all__ = [
+    "GradientSpread",
     "GradientStats",
     "batch_grad_norm",
     "compare_runs",
+    "gradient_spread",
     "make_pair",
     "measure_gradients",
     "per_sample_grad_norms",
@@ -305,3 +307,95 @@ def compare_runs(
         h.metrics["mean"] = np.array([means[s][e] for s in h.metric_step])
         runs[kind] = h
     return runs
+
+
+@dataclass
+class GradientSpread:
+    r"""Batch gradient norms of both losses, for several discriminators trained k steps each.
+
+    Attributes:
+        ks: the discriminator's training steps, shape (K,).
+        seeds: one seed per discriminator, shape (S,).
+        sat, ns: :math:`\|\nabla_\theta L_G\|` under each loss, shape (S, K, B): discriminator,
+            k, independent batch (the same codes for both losses).
+        d_fake: mean :math:`D(G(z))` over those batches, shape (S, K).
+    """
+
+    ks: np.ndarray
+    seeds: np.ndarray
+    sat: np.ndarray
+    ns: np.ndarray
+    d_fake: np.ndarray
+
+    def norms(self, kind: str) -> np.ndarray:
+        """The (S, K, B) array of batch gradient norms under ``kind``."""
+        return self.sat if _check_kind(kind) == "saturating" else self.ns
+
+    def median(self, kind: str) -> np.ndarray:
+        """Median batch gradient norm at each k, over all discriminators and batches, (K,)."""
+        n = self.norms(kind)
+        return np.median(n.transpose(1, 0, 2).reshape(n.shape[1], -1), axis=1)
+
+    def batch_cv(self, kind: str) -> np.ndarray:
+        """Coefficient of variation over the batches (std over mean), per discriminator, (S, K)."""
+        n = self.norms(kind)
+        return n.std(axis=2, ddof=1) / n.mean(axis=2)
+
+    def seed_cv(self, kind: str) -> np.ndarray:
+        """Coefficient of variation over the discriminators of their mean batch norm, (K,)."""
+        m = self.norms(kind).mean(axis=2)
+        return m.std(axis=0, ddof=1) / m.mean(axis=0)
+
+    def max_over_median(self, kind: str) -> np.ndarray:
+        """Largest batch norm over the median one, per discriminator, (S, K)."""
+        n = self.norms(kind)
+        return n.max(axis=2) / np.median(n, axis=2)
+
+
+def gradient_spread(
+    data,
+    ks,
+    *,
+    seeds=(0, 1, 2, 3),
+    batches: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed_g: int = 0,
+) -> GradientSpread:
+    r"""How large and how noisy the generator's gradient is as the discriminator nears optimality.
+
+    One fixed generator (:func:`make_pair` with ``seed_g``) and, for each seed ``s`` of
+    ``seeds``, a discriminator built with seed ``s + 1`` and trained by
+    :func:`pretrain_discriminator` (minibatch stream ``s``, learning rate ``lr``) against the
+    frozen generator, with a copy kept at every k of ``ks``. Each copy meets ``batches`` fresh,
+    independent batches of ``batch_size`` latent codes (drawn anew for every discriminator and
+    every k), and both losses get the same codes. Different seeds give different, equally
+    trained discriminators; different batches give the minibatch noise of one of them.
+
+    Returns:
+        A :class:`GradientSpread` with the (seeds, ks, batches) arrays of batch gradient norms.
+    """
+    ks = sorted({check_nonnegative_int(k, "ks") for k in ks})
+    if not ks:
+        raise ValueError("ks is empty: give at least one number of discriminator steps")
+    seeds = [check_nonnegative_int(s, "seeds") for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one discriminator seed")
+    batches = check_positive_int(batches, "batches")
+    if batches < 2:
+        raise ValueError(f"batches must be >= 2 to measure a spread; got {batches}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    shape = (len(seeds), len(ks), batches)
+    sat, ns, d_fake = np.empty(shape), np.empty(shape), np.empty(shape[:2])
+    for i, s in enumerate(seeds):
+        gen, disc = make_pair(seed_g=seed_g, seed_d=s + 1)
+        snaps = pretrain_discriminator(disc, gen, data, ks[-1], lr=lr, seed=s, snapshots=ks)
+        rng = torch_generator(10_000 + s)
+        for j, k in enumerate(ks):
+            d = snaps[k]
+            zs = [gen.sample_latent(batch_size, rng) for _ in range(batches)]
+            sat[i, j] = [batch_grad_norm(gen, d, z, "saturating") for z in zs]
+            ns[i, j] = [batch_grad_norm(gen, d, z, "non-saturating") for z in zs]
+            with torch.no_grad():
+                d_fake[i, j] = np.mean([float(d.prob(gen(z)).mean()) for z in zs])
+    return GradientSpread(np.array(ks), np.array(seeds), sat, ns, d_fake)

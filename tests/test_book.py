@@ -111,3 +111,46 @@ def test_digits_table_comes_from_the_build(built_book):
     assert names[:2] == ["saturating, EMA weights", "non-saturating, EMA weights"], names
     assert names[2:] == list(BASELINES.values()), names
     assert all("±" in cell for r in rows[:2] for cell in r[1:5])
+
+
+def _solutions(nb_path: Path) -> list[tuple[str, str, int]]:
+    """Every exercise solution of a notebook as ``(label, markdown text, code cells)``: a
+    ``{solution}`` block has no code cells; a gated one (``solution-start`` to ``solution-end``)
+    counts the code cells the build executes between its two markers."""
+    import re
+
+    found, gated = [], None
+    for cell in json.loads(nb_path.read_text())["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "code":
+            if gated is not None:
+                gated[2] += 1
+            continue
+        for m in re.finditer(r"`{4,}\{solution\}\s*(\S+)(.*?)\n`{4,}", text, re.S):
+            found.append((m.group(1), m.group(2), 0))
+        start = re.search(r"\{solution-start\}\s*(\S+)", text)
+        if start:
+            gated = [start.group(1), text, 0]
+        elif gated is not None:
+            gated[1] += text
+        if gated is not None and "{solution-end}" in text:
+            found.append(tuple(gated))
+            gated = None
+    assert gated is None, f"{nb_path.name}: solution {gated and gated[0]} is never closed"
+    return found
+
+
+@pytest.mark.parametrize(
+    "nb_path", [p for p in notebooks() if p.parent.name == "chapters"], ids=lambda p: p.stem
+)
+def test_every_solution_with_code_is_executed_by_the_build(nb_path):
+    """A solution that uses the package, or shows a code block, runs its code in the build
+    (a gated solution with code cells), so that what it says is what its output shows."""
+    solutions = _solutions(nb_path)
+    assert solutions, f"{nb_path.name} has no exercise solutions"
+    for label, text, n_code in solutions:
+        if n_code == 0:
+            assert "```python" not in text and "gd." not in text, (
+                f"{nb_path.name}: solution {label} involves code but runs none; make it a gated "
+                "solution (solution-start / solution-end) around executed code cells"
+            )

@@ -65,7 +65,7 @@ def test_plot_jsd_bound_needs_a_jsd_at_every_record_step():
     h = fake_history("non-saturating", [1.0, 1.2], [0.5, 0.3])
     h.metric_step = np.array([0, 40])
     h.metrics = {"jsd": np.array([LN2, 0.3])}
-    with pytest.raises(ValueError, match="JSD record"):
+    with pytest.raises(ValueError, match="not recorded at every record step"):
         plots_gradient.plot_jsd_bound([h])
     with pytest.raises(ValueError, match="at least one"):
         plots_gradient.plot_jsd_bound([])

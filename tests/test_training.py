@@ -105,6 +105,19 @@ def test_records_history_arrays_and_model_views(n_models):
     assert t.config["batch_size"] == 32 and t.device == torch.device("cpu")
 
 
+def test_metric_at_records_reads_each_metric_at_the_record_steps():
+    t = trainer(record_every=10, metric_every=10)
+    m = t.run(20, progress=False).model(0)
+    assert m.step.tolist() == [10, 20] and m.metric_step.tolist() == [0, 10, 20]
+    np.testing.assert_array_equal(m.metric_at_records("modes"), m.metrics["modes"][1:])
+    with pytest.raises(ValueError, match="recorded metric"):
+        m.metric_at_records("jsd")
+    t = trainer(record_every=10, metric_every=20)
+    m = t.run(25, progress=False).model(0)  # records at 10, 20, 25; metrics at 0, 20
+    with pytest.raises(ValueError, match="not recorded at every record step"):
+        m.metric_at_records("modes")
+
+
 def test_a_run_that_ends_between_records_shows_a_provisional_record_replaced_later():
     t = trainer(record_every=10)
     t.run(25, progress=False)

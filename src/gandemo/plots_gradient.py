@@ -452,10 +452,7 @@ def plot_jsd_bound(histories, axes=None):
     ax_t, ax_s = axes
     d_all, kinds = [], set()
     for i, h in enumerate(histories):
-        at = np.searchsorted(h.metric_step, h.step)
-        if np.any(at >= len(h.metric_step)) or not np.array_equal(h.metric_step[at], h.step):
-            raise ValueError("every record step needs a JSD record (metric_every = record_every)")
-        jsd, bound = h.metrics["jsd"][at], LN2 - h.d_loss / 2
+        jsd, bound = h.metric_at_records("jsd"), LN2 - h.d_loss / 2
         kw = dict(lw=2.0, alpha=1.0) if i == 0 else dict(lw=0.8, alpha=0.45)
         ax_t.plot(h.step, jsd, color=COLORS["gen"], label=None if i else "binned JSD", **kw)
         label = None if i else r"bound $\ln 2 - L_D/2$"

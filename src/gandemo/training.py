@@ -239,6 +239,24 @@ class ModelHistory:
     def __len__(self) -> int:
         return len(self.step)
 
+    def metric_at_records(self, name: str) -> np.ndarray:
+        """The metric ``name`` at the step of every record, a ``(records,)`` array.
+
+        Raises:
+            ValueError: if the metric is unknown or some record step has no metric record
+                (a run with ``metric_every`` equal to ``record_every`` has one at every record).
+        """
+        if name not in self.metrics:
+            raise ValueError(f"name must be a recorded metric {sorted(self.metrics)}; got {name!r}")
+        at = np.searchsorted(self.metric_step, self.step)
+        missing = np.any(at >= len(self.metric_step))
+        if missing or not np.array_equal(self.metric_step[at], self.step):
+            raise ValueError(
+                f"metric {name!r} is not recorded at every record step "
+                "(train with metric_every = record_every)"
+            )
+        return self.metrics[name][at]
+
     def as_dict(self) -> dict:
         """Every series as an array, by name (the metrics included)."""
         out = {k: getattr(self, k) for k in ("step", *SERIES, "wall_time", "metric_step")}

@@ -141,7 +141,9 @@ def _solutions(nb_path: Path) -> list[tuple[str, str, int]]:
 
 
 @pytest.mark.parametrize(
-    "nb_path", [p for p in notebooks() if p.parent.name == "chapters"], ids=lambda p: p.stem
+    "nb_path",
+    [p for p in notebooks() if p.parent.name == "chapters" and "_build" not in p.parts],
+    ids=lambda p: p.stem,
 )
 def test_every_solution_with_code_is_executed_by_the_build(nb_path):
     """A solution that uses the package, or shows a code block, runs its code in the build

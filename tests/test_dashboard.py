@@ -20,7 +20,7 @@ BOARD = dict(width=16, depth=1, batch_size=32, metric_every=20, metric_samples=2
 @pytest.mark.parametrize("target", [gd.data.ring(), gd.data.Gaussian1D(1.0, 0.5)])
 def test_training_figure_draws_snapshots_in_place(target):
     trainer = gd.Trainer(target, seed=0, **SMALL)
-    fig = gd.plots_train.TrainingFigure(target, "non-saturating")
+    fig = gd.plots.training.TrainingFigure(target, "non-saturating")
     trainer.run(40, progress=False)
     snap = trainer.snapshot(200)
     d = trainer.discriminator_on(fig.points)
@@ -37,16 +37,16 @@ def test_training_figure_draws_snapshots_in_place(target):
 def test_record_and_players_make_one_frame_per_recorded_moment():
     ring = gd.data.ring()
     runs = {
-        loss: gd.plots_train.record(gd.Trainer(ring, loss=loss, seed=1, **SMALL), 40, 4)
+        loss: gd.recording.record_frames(gd.Trainer(ring, loss=loss, seed=1, **SMALL), 40, 4)
         for loss in ("saturating", "non-saturating")
     }
     assert [f.snapshot.step for f in runs["saturating"]] == [0, 10, 20, 30, 40]
-    player = gd.plots_train.comparison_player(ring, runs, title="t")
+    player = gd.plots.training.comparison_player(ring, runs, title="t")
     assert len(player.values) == 5 and "<script" in player.html
-    single = gd.plots_train.training_player(ring, "saturating", runs["saturating"])
+    single = gd.plots.training.training_player(ring, "saturating", runs["saturating"])
     assert len(gd.widgets.frame_pngs(single.html)) == 5
     with pytest.raises(ValueError, match="runs"):
-        gd.plots_train.comparison_player(ring, {"a": runs["saturating"]})
+        gd.plots.training.comparison_player(ring, {"a": runs["saturating"]})
 
 
 def test_dashboard_steps_trains_pauses_and_resets():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import gandemo as gd
 from gandemo import digits, models, training
 
 
@@ -188,29 +189,28 @@ def test_tanh_generator_and_a_short_batched_digits_run():
 
 
 def test_digit_figures_put_real_and_generated_grids_at_one_scale():
-    from gandemo import plots_zoo
 
     images, _ = digits.load()
-    fig = plots_zoo.digit_panels([("real", images[:64]), ("copy", images[64:128])])
+    fig = gd.plots.digits.digit_panels([("real", images[:64]), ("copy", images[64:128])])
     a, b = fig.axes
     assert a.get_position().width == pytest.approx(b.get_position().width)
     assert not any(s.get_visible() for s in a.spines.values())
     with pytest.raises(ValueError, match="panels"):
-        plots_zoo.digit_panels([])
+        gd.plots.digits.digit_panels([])
     frames = [
-        plots_zoo.BatchFrame(
+        gd.recording.SampleFrame(
             step,
             np.stack([images[:64], images[64:128]]),
             {"classes": np.array([10, 9]), "fid": np.array([0.5, 1.5])},
         )
         for step in (0, 100)
     ]
-    fig, update = plots_zoo.digits_real_figure(frames, [1], ["model"], images[200:264])
+    fig, update = gd.plots.digits.digits_real_figure(frames, [1], ["model"], images[200:264])
     update(0)
     assert "step 0" in fig.axes[1].get_title() and "Fréchet 1.50" in fig.axes[1].get_title()
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="same length"):
-        plots_zoo.digits_real_figure(frames, [0, 1], ["one label"], images[:64])
+        gd.plots.digits.digits_real_figure(frames, [0, 1], ["one label"], images[:64])
     with pytest.raises(ValueError, match="two"):
-        plots_zoo.digits_real_player(frames[:1], [0], ["m"], images[:64])
-    assert plots_zoo.digits_real_player(frames, [0], ["m"], images[:64]) is not None
+        gd.plots.digits.digits_real_player(frames[:1], [0], ["m"], images[:64])
+    assert gd.plots.digits.digits_real_player(frames, [0], ["m"], images[:64]) is not None

@@ -135,7 +135,7 @@ def test_dirac_dashboard_has_a_frame_player_and_live_controls():
     import matplotlib
 
     matplotlib.use("Agg")
-    board = gd.plots_game.dirac_explorer(frames=_frames())
+    board = gd.plots.dirac.dirac_explorer(frames=_frames())
     bundle = board._repr_mimebundle_()
     assert "<script" in bundle["text/html"] and "anim" in bundle["text/html"].lower()
     assert "application/vnd.jupyter.widget-view+json" in bundle
@@ -154,7 +154,7 @@ def test_dstar_dashboard_redraws_for_each_control():
 
     matplotlib.use("Agg")
     options = {"a": gd.data.Gaussian1D(0.0, 1.0), "b": gd.data.GaussianMixture1D()}
-    board = gd.plots_game.dstar_explorer(options, means=(0.0,), stds=(1.0,))
+    board = gd.plots.theory.dstar_explorer(options, means=(0.0,), stds=(1.0,))
     board.widget()
     images = {bytes(board.image.value)}
     board.inputs["mean"].value = 1.5
@@ -167,11 +167,11 @@ def test_dstar_dashboard_redraws_for_each_control():
 @pytest.mark.parametrize(
     "call, pattern",
     [
-        (lambda: gd.plots_game.dirac_explorer(frames=_frames()[:1]), "frames"),
-        (lambda: gd.plots_game.dirac_explorer(frames=[{"loss": "saturating"}] * 2), "frames"),
-        (lambda: gd.plots_game.Slider(0.0, 1.0, 0.1, 2.0), "Slider"),
-        (lambda: gd.plots_game.Choice(("a",)), "Choice"),
-        (lambda: gd.plots_game.dstar_explorer({"a": gd.data.Gaussian1D()}), "data_options"),
+        (lambda: gd.plots.dirac.dirac_explorer(frames=_frames()[:1]), "frames"),
+        (lambda: gd.plots.dirac.dirac_explorer(frames=[{"loss": "saturating"}] * 2), "frames"),
+        (lambda: gd.widgets.Slider(0.0, 1.0, 0.1, 2.0), "Slider"),
+        (lambda: gd.widgets.Choice(("a",)), "Choice"),
+        (lambda: gd.plots.theory.dstar_explorer({"a": gd.data.Gaussian1D()}), "data_options"),
     ],
 )
 def test_dashboard_bad_input_raises_value_error(call, pattern):

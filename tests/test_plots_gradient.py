@@ -14,7 +14,6 @@ import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
 import gandemo as gd  # noqa: E402
-from gandemo import plots_gradient  # noqa: E402
 
 LN2 = math.log(2.0)
 
@@ -43,7 +42,7 @@ def fake_history(loss: str, d_loss, jsd, metric_every: int = 20):
 def test_plot_jsd_bound_draws_ln2_minus_half_the_d_loss_beside_the_jsd():
     a = fake_history("non-saturating", [1.0, 1.2, 1.4], [0.5, 0.3, 0.1])
     b = fake_history("saturating", [1.1, 1.3, 1.38], [0.4, 0.2, 0.05])
-    ax_t, ax_s = plots_gradient.plot_jsd_bound([a, b])
+    ax_t, ax_s = gd.plots.saturation.plot_jsd_bound([a, b])
     # left: per run the JSD at the record steps, then the bound ln 2 - L_D / 2
     lines = ax_t.get_lines()
     np.testing.assert_allclose(lines[0].get_ydata(), [0.5, 0.3, 0.1])
@@ -66,15 +65,15 @@ def test_plot_jsd_bound_needs_a_jsd_at_every_record_step():
     h.metric_step = np.array([0, 40])
     h.metrics = {"jsd": np.array([LN2, 0.3])}
     with pytest.raises(ValueError, match="not recorded at every record step"):
-        plots_gradient.plot_jsd_bound([h])
+        gd.plots.saturation.plot_jsd_bound([h])
     with pytest.raises(ValueError, match="at least one"):
-        plots_gradient.plot_jsd_bound([])
+        gd.plots.saturation.plot_jsd_bound([])
     plt.close("all")
 
 
 def test_plot_loss_curves_names_the_binned_jsd_and_draws_the_equilibrium_lines():
     h = fake_history("saturating", [1.3, 1.35], [0.3, 0.2])
-    ax_l, ax_q = plots_gradient.plot_loss_curves(h, metric_samples=4000)
+    ax_l, ax_q = gd.plots.training.plot_loss_curves(h, metric_samples=4000)
     assert ax_q.get_title() == "sample quality: binned JSD (60 bins, 4000 samples)"
     levels = {round(float(line.get_ydata()[0]), 6) for line in ax_l.get_lines()[2:]}
     assert levels == {round(2 * LN2, 6), round(-LN2, 6)}
@@ -87,7 +86,7 @@ def test_plot_total_losses_draws_each_sum_with_its_equilibrium():
         "saturating": fake_history("saturating", [1.3, 1.4], [0.3, 0.2]),
     }
     runs["saturating"].g_loss = np.array([-0.6, -0.7])
-    ax = plots_gradient.plot_total_losses(runs)
+    ax = gd.plots.saturation.plot_total_losses(runs)
     lines = ax.get_lines()
     np.testing.assert_allclose(lines[0].get_ydata(), [1.3 + LN2, 1.4 + LN2])
     np.testing.assert_allclose(lines[1].get_ydata()[0], 3 * LN2)
@@ -99,7 +98,7 @@ def test_plot_total_losses_draws_each_sum_with_its_equilibrium():
 def test_plot_samples_vs_density_histogram_integrates_to_one():
     target = gd.data.GaussianMixture1D(means=(-2.0, 2.0), stds=(0.4, 0.4))
     x = target.sample(2000, gd.utils.torch_generator(0))
-    ax = plots_gradient.plot_samples_vs_density(x, target, title="t")
+    ax = gd.plots.training.plot_samples_vs_density(x, target, title="t")
     heights = np.array([p.get_height() for p in ax.patches])
     widths = np.array([p.get_width() for p in ax.patches])
     assert heights.size == 60 and abs(np.sum(heights * widths) - 1.0) < 1e-6

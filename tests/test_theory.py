@@ -315,16 +315,16 @@ def test_plot_training_criterion_draws_the_ceiling_and_the_ns_panel():
     shifts = np.linspace(-8, 8, 9)
     c = np.array([gd.theory.training_criterion(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
     ns = np.array([gd.theory.ns_objective(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
-    axes = gd.plots_game.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0, ns=ns)
+    axes = gd.plots.theory.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0, ns=ns)
     assert len(axes) == 4
     assert any(np.allclose(line.get_ydata(), 0.0) for line in axes[0].get_lines())
     assert np.allclose(axes[3].get_lines()[0].get_ydata(), ns)
-    assert len(gd.plots_game.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0)) == 2
+    assert len(gd.plots.theory.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0)) == 2
     plt.close("all")
 
 
 def test_normalised_f_curves_start_at_the_cost_of_a_missed_mode():
-    ax = gd.plots_game.plot_ns_f()
+    ax = gd.plots.theory.plot_ns_f()
     curves = {line.get_gid(): line for line in ax.get_lines() if line.get_gid()}
     assert set(curves) == {"ns", "2jsd", "rkl"}
     start = {key: line.get_ydata()[0] for key, line in curves.items()}
@@ -339,7 +339,7 @@ def test_normalised_f_curves_start_at_the_cost_of_a_missed_mode():
 def test_landscape_plot_marks_every_local_minimum():
     p = gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
     land = gd.theory.gaussian_fit_landscape(p, np.linspace(-4, 4, 41), np.linspace(0.2, 4, 39))
-    _, minima = gd.plots_game.plot_landscapes(land, p)
+    _, minima = gd.plots.theory.plot_landscapes(land, p)
     mm, ns = minima["minimax"], minima["non-saturating"]
     assert abs(mm[0][0]) < 1e-9 and mm[0][1] > 1.5  # the wide fit is the global minimum
     assert sorted(round(m[0]) for m in mm[1:3]) == [-2, 2] and mm[1][2] > mm[0][2]

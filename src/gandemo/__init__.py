@@ -1,35 +1,23 @@
 """gandemo: the helper package of the book *The GAN loss from first principles*.
 
 Chapters import it as ``import gandemo as gd`` and call ``gd.losses``, ``gd.data``, ``gd.theory``,
-``gd.plots``, ``gd.widgets`` and the rest; nothing a chapter teaches is copied between chapters.
+``gd.plots.theory`` and the rest; nothing a chapter teaches is copied between chapters. The
+modules are imported when first used, so ``import gandemo`` (and ``python -m gandemo --help``)
+does not pay for matplotlib, scipy or ipywidgets until a figure, a test or a widget needs them.
 """
 
 from __future__ import annotations
 
-from . import (
-    dashboard,
-    data,
-    digits,
-    dirac,
-    experiments,
-    losses,
-    metrics,
-    models,
-    plots,
-    plots_game,
-    plots_gradient,
-    plots_train,
-    plots_zoo,
-    saturation,
-    theory,
-    training,
-    utils,
-    widgets,
-)
-from .training import Trainer
-from .utils import seed_everything
+import importlib
+from importlib.metadata import PackageNotFoundError, version
 
-__all__ = [
+try:
+    __version__ = version("gandemo")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+#: the package's modules, by concept (see the README's layout)
+MODULES = (
     "dashboard",
     "data",
     "digits",
@@ -39,16 +27,27 @@ __all__ = [
     "metrics",
     "models",
     "plots",
-    "plots_game",
-    "plots_gradient",
-    "plots_train",
-    "plots_zoo",
+    "recording",
     "saturation",
-    "seed_everything",
     "theory",
-    "Trainer",
     "training",
     "utils",
     "widgets",
-]
-__version__ = "0.1.0"
+)
+#: shortcuts: ``gd.Trainer`` is ``gd.training.Trainer``, ``gd.seed_everything`` is
+#: ``gd.utils.seed_everything``
+SHORTCUTS = {"Trainer": "training", "seed_everything": "utils"}
+
+__all__ = [*MODULES, *SHORTCUTS]
+
+
+def __getattr__(name: str):
+    if name in MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in SHORTCUTS:
+        return getattr(importlib.import_module(f"{__name__}.{SHORTCUTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

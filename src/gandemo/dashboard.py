@@ -1,7 +1,7 @@
 """A live training dashboard for JupyterLab: controls, Start / Pause / Reset, single steps.
 
 The dashboard drives a :class:`gandemo.training.Trainer` in a background thread and shows a
-:class:`gandemo.plots_train.TrainingFigure`, updated in place. Redraws are throttled by a time
+:class:`gandemo.plots.training.TrainingFigure`, updated in place. Redraws are throttled by a time
 budget: after each redraw the next one waits until the redraw's own cost is at most
 ``redraw_budget`` (default 8 %) of the wall time, so the live view slows training by about that
 much whatever the machine (:func:`measure_overhead` measures it).
@@ -18,7 +18,7 @@ import time
 
 from . import widgets
 from .data import TARGETS
-from .plots_train import TrainingFigure, metric_text
+from .plots.training import TrainingFigure, metric_text
 from .training import LOSSES, Callback, Trainer, TrainingDiverged
 from .utils import check_positive, check_positive_int
 

@@ -34,19 +34,20 @@ from .training import Trainer, summarize
 from .utils import check_positive_int
 
 __all__ = [
-    "CHANCE",
-    "Comparison",
-    "PACGAN_ROWS",
-    "PUBLISHED",
-    "Published",
-    "RECIPES",
-    "Recipe",
     "at_seconds",
+    "CHANCE",
     "chance_rows",
     "chance_samples",
     "compare",
+    "Comparison",
     "converged",
+    "metrics_table",
+    "PACGAN_ROWS",
+    "PUBLISHED",
+    "Published",
     "published_recipe",
+    "Recipe",
+    "RECIPES",
     "rows_table",
     "welch",
 ]
@@ -479,8 +480,6 @@ def compare(
 def rows_table(comparison: Comparison, extra: Sequence[dict] = ()) -> str:
     """A Markdown table of a 2-D comparison: the trained rows (marked when not converged), then
     ``extra`` rows (e.g. :data:`PACGAN_ROWS`), then the chance rows."""
-    from .plots_zoo import _fmt
-
     k = comparison.trainer.data.num_modes
     lines = [
         "| generator | modes covered | high-quality samples | reverse KL | runs |",
@@ -501,4 +500,37 @@ def rows_table(comparison: Comparison, extra: Sequence[dict] = ()) -> str:
         lines.append(line(r["name"], r, "published"))
     for r in comparison.chance:
         lines.append(line(r["name"], r, f"{r['runs']} draws"))
+    return "\n".join(lines)
+
+
+def _fmt(mean: float, std: float, digits: int, percent: bool = False) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    if percent:
+        return f"{100 * mean:.{digits}f} ± {100 * std:.{digits}f} %"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def metrics_table(
+    rows: list[dict], columns: dict[str, tuple[str, int, bool]], reference=None
+) -> str:
+    """Rows of :func:`gandemo.training.summarize` as a Markdown table of chosen metrics.
+
+    Args:
+        rows: the summary rows (``(mean, std)`` per metric).
+        columns: maps a metric key to ``(header, decimals, as_percent)``.
+        reference: optional ``(label, {key: value})`` row appended last (e.g. real data).
+    """
+    head = "| loss | " + " | ".join(h for h, _, _ in columns.values()) + " | runs |"
+    lines = [head, "|---" * (len(columns) + 2) + "|"]
+    for r in rows:
+        cells = [_fmt(*r[k], d, percent=p) for k, (_, d, p) in columns.items()]
+        lines.append(f"| `{r['loss']}` | " + " | ".join(cells) + f" | {r['runs']} |")
+    if reference is not None:
+        label, values = reference
+        cells = [
+            f"{100 * values[k]:.{d}f} %" if p else f"{values[k]:.{d}f}"
+            for k, (_, d, p) in columns.items()
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     return "\n".join(lines)

@@ -32,25 +32,26 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "GENERATOR_LOSS_KINDS",
-    "LOSSES",
+    "as_tensor",
+    "bce",
+    "discriminator_loss",
     "GANLoss",
+    "generator_loss",
+    "GENERATOR_LOSS_KINDS",
     "get_loss",
     "gradient_penalty",
     "hinge_discriminator_loss",
     "hinge_generator_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
+    "loss_table",
+    "LOSSES",
     "minimax_discriminator_loss",
     "non_saturating_generator_loss",
     "saturating_generator_loss",
+    "value_function",
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",
-    "as_tensor",
-    "bce",
-    "discriminator_loss",
-    "generator_loss",
-    "value_function",
 ]
 
 GENERATOR_LOSS_KINDS = ("saturating", "non-saturating")
@@ -507,3 +508,11 @@ def get_loss(name: str) -> GANLoss:
     if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}")
     return LOSSES[name]
+
+
+def loss_table() -> str:
+    """The registry :data:`gandemo.losses.LOSSES` as a Markdown table."""
+    lines = ["| name | losses (bars: minibatch means) | reference |", "|---|---|---|"]
+    for name, spec in LOSSES.items():
+        lines.append(f"| `{name}` | {spec.formula} | {spec.reference} |")
+    return "\n".join(lines)

@@ -16,7 +16,16 @@ import torch
 
 from .utils import check_positive, check_positive_int
 
-__all__ = ["ModeCoverage", "binned_target", "jsd_to_density", "mode_coverage"]
+__all__ = [
+    "binned_target",
+    "discriminator_lag",
+    "evaluation_grid",
+    "evaluation_points",
+    "generator_density",
+    "jsd_to_density",
+    "mode_coverage",
+    "ModeCoverage",
+]
 
 
 def binned_target(density, lo: float, hi: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,3 +210,99 @@ def mode_coverage(samples, centers, std: float, min_share: float = 0.1) -> ModeC
         high_quality=float(good.mean()),
         reverse_kl=max(float(np.log(k)) - entropy, 0.0),
     )
+
+
+def evaluation_grid(data, grid: int = 101) -> np.ndarray:
+    """The points of a 1-D target's samples panel: its central 99.9 % widened by 30 % on
+    each side, ``4 * grid`` evenly spaced points."""
+    lo, hi = data.support(0.999)
+    pad = 0.3 * (hi - lo)
+    return np.linspace(lo - pad, hi + pad, 4 * grid)
+
+
+def evaluation_points(data, grid: int = 101) -> np.ndarray:
+    """Where the figures and recorders of a run evaluate :math:`D` on the target ``data``.
+
+    A 1-D target: :func:`evaluation_grid`, shape ``(4 * grid,)``. A 2-D mixture: a ``grid`` by
+    ``grid`` mesh over its centres' box padded by a quarter of its width (at least 0.5), shape
+    ``(grid**2, 2)``, row by row from the lower left. An image target: no points, shape
+    ``(0, dim)``.
+    """
+    grid = check_positive_int(grid, "grid")
+    if hasattr(data, "centers"):
+        c = np.asarray(data.centers, dtype=float)
+        pad = max(0.5, 0.25 * float(np.ptp(c)))
+        xs = np.linspace(float(c.min()) - pad, float(c.max()) + pad, grid)
+        xx, yy = np.meshgrid(xs, xs)
+        return np.stack([xx.ravel(), yy.ravel()], axis=1)
+    if hasattr(data, "pdf"):
+        return evaluation_grid(data, grid)
+    return np.zeros((0, int(data.dim)))
+
+
+def generator_density(trainer, x, *, model: int = 0, n: int = 200_000, seed: int = 0):
+    r"""The density :math:`p_g` of model ``model``'s generator on a 1-D target, at the evenly
+    spaced points ``x``.
+
+    A histogram of ``n`` samples from seeded latent codes, on bins of one grid spacing centred
+    at the points, smoothed by a Gaussian of two spacings' standard deviation: with the default
+    ``n`` its relative error is a few per cent wherever the density is not tiny, far below that
+    of a kernel density estimate of a thousand samples, and a generator whose samples nearly
+    coincide shows as a tall, narrow spike. Mass outside the points' range is not counted.
+
+    Returns:
+        An array of the shape of ``x``.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"x must be a 1-D array of at least 3 points; got shape {x.shape}")
+    h = float(x[1] - x[0])
+    if h <= 0 or not np.allclose(np.diff(x), h, rtol=1e-6, atol=0):
+        raise ValueError("x must be evenly spaced and increasing")
+    if trainer.dim != 1:
+        raise ValueError(f"generator_density needs a 1-D target; this one has {trainer.dim} dims")
+    n = check_positive_int(n, "n")
+    samples = trainer.sample(n, model=model, seed=seed).numpy().reshape(-1)
+    edges = x[0] - h / 2 + h * np.arange(len(x) + 1)
+    counts, _ = np.histogram(samples, bins=edges)
+    density = counts / (n * h)
+    offsets = np.arange(-8, 9)
+    kernel = np.exp(-0.5 * (offsets / 2.0) ** 2)
+    return np.convolve(density, kernel / kernel.sum(), mode="same")
+
+
+def discriminator_lag(
+    trainer, *, model: int = 0, x=None, n: int = 200_000, relative: bool = False
+) -> float:
+    r"""How far the learned :math:`D` of model ``model`` is from the optimal :math:`D^*` of
+    its current generator, on a 1-D target:
+
+    .. math::
+
+        \int \lvert D(x) - D^*(x) \rvert \, \tfrac12 \bigl(p_\text{data}(x) + p_g(x)\bigr)\,dx,
+        \qquad D^* = \frac{p_\text{data}}{p_\text{data} + p_g},
+
+    the mean gap where the two densities put their mass, with :math:`p_g` from
+    :func:`generator_density`, on the points ``x`` (default: those of a
+    :class:`TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an untrained :math:`D`
+    (:math:`D \approx 1/2`) while the two densities do not overlap (:math:`D^* \in \{0, 1\}`).
+
+    With ``relative=True`` the lag is divided by that of the constant :math:`D = 1/2` against the
+    same :math:`D^*`: 1 for a discriminator no closer to :math:`D^*` than one that knows nothing,
+    whatever the generator's progress, 0 for :math:`D^*`.
+    """
+    data = trainer.data
+    if trainer.dim != 1 or not hasattr(data, "pdf"):
+        raise ValueError("discriminator_lag needs a 1-D target with a density")
+    x = evaluation_grid(data) if x is None else np.asarray(x, dtype=float)
+    p_data = np.asarray(data.pdf(x), dtype=float)
+    p_g = generator_density(trainer, x, model=model, n=n)
+    total = p_data + p_g
+    keep = total > 0
+    d_star = p_data[keep] / total[keep]
+    d = trainer.discriminator_on(x, model=model)[keep]
+    w = total[keep]
+    lag = float(np.sum(np.abs(d - d_star) * w) / np.sum(w))
+    if relative:
+        return lag / max(float(np.sum(np.abs(0.5 - d_star) * w) / np.sum(w)), 1e-12)
+    return lag

@@ -26,12 +26,15 @@ from matplotlib.figure import Figure
 __all__ = [
     "Choice",
     "Dashboard",
-    "Explorer",
-    "Slider",
     "explore",
+    "Explorer",
+    "figure_png",
     "frame_player",
     "frame_pngs",
     "live_bundle",
+    "live_view",
+    "LiveImage",
+    "Slider",
 ]
 
 
@@ -342,3 +345,66 @@ def _label(value: Any) -> str:
 def explore(fig: Figure, update: Callable[[Any], Any], values: Sequence, **kwargs) -> Explorer:
     """Shorthand for :class:`Explorer`: return it from a notebook cell to display it."""
     return Explorer(fig, update, values, **kwargs)
+
+
+class LiveImage:
+    """An image that updates in place while a cell runs: an ``ipywidgets.Image`` in JupyterLab.
+
+    The HTML book cannot run the models, so there it shows a short note instead (the frame
+    player that follows the training replays the recorded frames).
+    """
+
+    def __init__(self, note: str = "") -> None:
+        self.note = note or (
+            "In JupyterLab this picture updates while the models train; the player below "
+            "replays the frames recorded during the book's build."
+        )
+        self.updates = 0
+        self._img = None
+
+    def widget(self):
+        if self._img is None:
+            import ipywidgets
+
+            self._img = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="100%"))
+        return self._img
+
+    def update(self, png: bytes) -> None:
+        """Show ``png`` (the bytes of a PNG file)."""
+        self.updates += 1
+        try:
+            self.widget().value = png
+        except ImportError:  # no ipywidgets: nothing to update
+            pass
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        html = f"<p><em>{self.note}</em></p>"
+        return live_bundle(self.widget, html, "<LiveImage>", include, exclude)
+
+
+def live_view(make_figure: Callable[[list], tuple[Figure, Callable[[int], None]]]):
+    """A :class:`LiveImage` and a ``live`` callback for :func:`record` that redraws a figure at
+    every recorded frame.
+
+    Args:
+        make_figure: ``make_figure(frames)`` returns ``(fig, update)`` like the figures above;
+            it is called once with a list that grows as frames arrive.
+    """
+    view = LiveImage()
+    frames: list = []
+    state: dict = {}
+
+    def show(frame) -> None:
+        frames.append(frame)
+        if "fig" not in state:
+            state["fig"], state["update"] = make_figure(frames)
+        state["update"](len(frames) - 1)
+        view.update(figure_png(state["fig"], dpi=72))
+
+    return view, show
+
+
+def figure_png(fig: Figure, dpi: float = 72) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()

@@ -1,38 +1,12 @@
-r"""The picture of a training run, shared by the live dashboard and the book's frame players.
-
-:class:`TrainingFigure` draws one :class:`gandemo.training.Snapshot` into a fixed four-panel figure
-and updates its artists in place, so redrawing costs one render and no new figure:
-
-* samples: real against generated, over the discriminator's output (a heat map of :math:`D(x)`
-  for a 2-D target; for a 1-D target the curves of :math:`D(x)` and of the optimal
-  :math:`D^*(x) = p_\text{data} / (p_\text{data} + \hat p_g)`, with :math:`\hat p_g` from
-  :func:`generator_density` in recorded frames and a kernel density estimate of the snapshot's
-  samples otherwise);
-* the two losses, with their equilibrium values (:math:`D = 1/2` everywhere) as dotted lines;
-* the norm of the generator's gradient;
-* the quality metrics (modes covered and high-quality fraction for a 2-D mixture, JSD to the
-  data for a 1-D density, classes covered for the digits).
-
-For an image target (the digits) the samples panel shows a tiling of generated images instead.
-
-Recording (:class:`FrameRecorder`, :func:`record`) keeps :class:`Frame` objects at chosen steps
-(:func:`frame_steps`: evenly spaced, optionally with log-spaced early ones) for the frame players
-:func:`training_player` and :func:`comparison_player`. The frames' quality metrics are measured
-on the trainer's fixed evaluation codes, the same samples as the metric curves.
-
-Chapter 6's other pictures: :func:`generator_density` and :func:`discriminator_lag` (how far the
-learned :math:`D` is from :math:`D^*` on a 1-D target), :func:`saturation_curves` (mean
-:math:`D(G(z))` and the generator's gradient norm of many models) and :func:`latent_map` (the
-latent plane pushed through the generator, GAN Lab's manifold view).
+r"""Figures of training runs (:class:`gandemo.training.Trainer`, one model or many): the live
+training figure, frame players, loss curves, latent maps and sample panels (chapters 5 to 7).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -43,26 +17,114 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 from scipy import stats
 
-from . import losses, widgets
-from .plots import COLORS
-from .training import Callback, target_metrics
-from .utils import check_nonnegative_int, check_positive_int
+from .. import losses, widgets
+from ..losses import LOSSES
+from ..metrics import evaluation_points
+from ..recording import Frame, SampleFrame
+from ..utils import check_positive_int
+from .style import COLORS, LOSS_COLORS, MODE_COLORS, OFF_MODE, get_ax, plural
 
 __all__ = [
-    "Frame",
-    "FrameRecorder",
     "TrainingFigure",
     "comparison_player",
-    "discriminator_lag",
-    "frame_steps",
-    "generator_density",
     "latent_grid",
     "latent_map",
+    "metric_curves",
     "metric_text",
-    "record",
-    "saturation_curves",
+    "plot_loss_curves",
+    "plot_samples_vs_density",
+    "samples_figure",
+    "samples_player",
     "training_player",
 ]
+
+
+def plot_loss_curves(history, axes=None, smooth: int = 1, metric_samples=None, bins: int = 60):
+    """Losses with their equilibrium values (left) beside the JSD to the data (right).
+
+    Args:
+        history: one model's records, a :class:`gandemo.training.ModelHistory` of a 1-D target
+            (its metric ``"jsd"``, drawn at its own steps ``metric_step``).
+        smooth: window of a running mean over records (1: none).
+        metric_samples: generated examples per JSD record, for the title (the trainer's
+            ``metric_samples``; None leaves the count out).
+        bins: bins of the histogram JSD, for the title (the default of
+            :func:`gandemo.metrics.jsd_to_density`, which the trainer uses).
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10.0, 3.6))
+    ax_l, ax_q = axes
+    kernel = np.ones(smooth) / smooth
+
+    def sm(v):
+        return np.convolve(v, kernel, mode="valid") if smooth > 1 else v
+
+    steps = history.step[smooth - 1 :] if smooth > 1 else history.step
+    spec = LOSSES[history.loss]
+    g_ref = spec.g_equilibrium
+    ax_l.plot(steps, sm(history.d_loss), color=COLORS["disc"], label="D loss $-\\hat V$")
+    ax_l.plot(
+        steps,
+        sm(history.g_loss),
+        color=LOSS_COLORS[history.loss],
+        label=f"G loss ({history.loss})",
+    )
+    ax_l.axhline(
+        spec.d_equilibrium,
+        color=COLORS["disc"],
+        ls=":",
+        lw=1.2,
+        label=r"$2\ln 2$ (D at equilibrium)",
+    )
+    ax_l.axhline(
+        g_ref,
+        color=LOSS_COLORS[history.loss],
+        ls=":",
+        lw=1.2,
+        label=f"{'' if g_ref > 0 else '-'}$\\ln 2$ (G at equilibrium)",
+    )
+    ax_l.set_xlabel("training step")
+    ax_l.set_ylabel("loss")
+    ax_l.set_title(f"losses, {history.loss} generator")
+    ax_l.legend(loc="best", fontsize=8)
+    ax_q.plot(history.metric_step, history.metrics["jsd"], color=COLORS["gen"])
+    ax_q.set_ylim(0, None)
+    ax_q.set_xlabel("training step")
+    ax_q.set_ylabel("JSD (nats)")
+    what = f"{bins} bins" + (f", {metric_samples} samples" if metric_samples else "")
+    ax_q.set_title(f"sample quality: binned JSD ({what})")
+    return axes
+
+
+def plot_samples_vs_density(samples, density, ax=None, x_range=None, title=None):
+    """Histogram of generated 1-D samples over the target density."""
+    ax = get_ax(ax)
+    if isinstance(samples, torch.Tensor):
+        samples = samples.detach().cpu().numpy()
+    samples = np.asarray(samples, dtype=float).reshape(-1)
+    if x_range is None:
+        lo, hi = density.support(0.999)
+        pad = 0.25 * (hi - lo)
+        x_range = (lo - pad, hi + pad)
+    xs = np.linspace(*x_range, 400)
+    ax.fill_between(
+        xs, density.pdf(xs), color=COLORS["data"], alpha=0.3, label=r"$p_\mathrm{data}$"
+    )
+    ax.hist(
+        samples,
+        bins=np.linspace(*x_range, 61),
+        density=True,
+        color=COLORS["gen"],
+        alpha=0.5,
+        label="generated",
+    )
+    ax.set_xlim(*x_range)
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("density")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left")
+    return ax
 
 
 def _is_2d(data) -> bool:
@@ -121,12 +183,8 @@ class TrainingFigure:
     # -- set-up -----------------------------------------------------------------------------
 
     def _setup_2d(self, n: int) -> None:
-        c = self.data.centers.numpy()
-        pad = max(0.5, 0.25 * float(np.ptp(c)))
-        lo, hi = float(c.min()) - pad, float(c.max()) + pad
-        xs = np.linspace(lo, hi, n)
-        xx, yy = np.meshgrid(xs, xs)
-        self._points = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        self._points = evaluation_points(self.data, n)
+        lo, hi = float(self._points.min()), float(self._points.max())
         self._n = n
         ax = self.ax_s
         self.im = ax.imshow(
@@ -151,14 +209,13 @@ class TrainingFigure:
 
     def _setup_images(self) -> None:
         k, side = self.TILES, self.side
-        self._points = np.zeros((0, side * side))
+        self._points = evaluation_points(self.data)
         self.im = self.ax_s.imshow(np.zeros((k * side, k * side)), cmap="gray_r", vmin=-1, vmax=1)
         self.ax_s.set_axis_off()
         self.ax_s.set_title(f"{k * k} generated images", fontsize=9)
 
     def _setup_1d(self, n: int) -> None:
-        x = _grid_1d(self.data, n)
-        self._points = x
+        x = self._points = evaluation_points(self.data, n)
         ax = self.ax_s
         self._p_data = self.data.pdf(x)
         ax.fill_between(
@@ -189,7 +246,7 @@ class TrainingFigure:
     def _setup_curves(self) -> None:
         ax = self.ax_l
         (self.ln_dl,) = ax.plot([], [], color=COLORS["disc"], label="D loss")
-        g_color = COLORS["sat"] if self.loss == "saturating" else COLORS["ns"]
+        g_color = LOSS_COLORS[self.loss]
         (self.ln_gl,) = ax.plot([], [], color=g_color, label=f"G loss ({self.loss})")
         spec = losses.get_loss(self.loss)
         for eq, color, who in (
@@ -377,133 +434,6 @@ class TrainingFigure:
         return buf.getvalue()
 
 
-@dataclass
-class Frame:
-    """One recorded moment of a run: the snapshot, :math:`D` at the figure's points and, for a
-    1-D target, the generator's density at those points (:func:`generator_density`)."""
-
-    snapshot: object
-    d_values: np.ndarray
-    p_g: np.ndarray | None = None
-
-
-def frame_steps(steps: int, frames: int, early: int = 0, start: int = 0) -> list[int]:
-    """The steps at which to keep frames of a run from ``start`` to ``start + steps``.
-
-    ``start``, then ``frames`` evenly spaced steps up to the end and, before the first of those,
-    ``early`` log-spaced steps (a run changes fastest at its start; steps that round to the same
-    integer count once).
-
-    Example:
-        >>> frame_steps(3000, 6, early=3)
-        [0, 5, 22, 106, 500, 1000, 1500, 2000, 2500, 3000]
-    """
-    steps = check_positive_int(steps, "steps")
-    frames = check_positive_int(frames, "frames")
-    early = check_nonnegative_int(early, "early")
-    start = check_nonnegative_int(start, "start")
-    even = [round(steps * i / frames) for i in range(frames + 1)]
-    logs = np.geomspace(1, max(even[1], 1), early + 2)[1:-1] if early else []
-    return sorted({start + s for s in even} | {start + int(round(v)) for v in logs})
-
-
-def _eval_metrics(trainer, e: int) -> dict:
-    """Model ``e``'s quality metrics on the trainer's fixed evaluation codes (the samples of
-    the history's metric records)."""
-    x = trainer._generate(trainer._z_eval[e : e + 1], trainer.sampling_weights[e : e + 1])[0]
-    return target_metrics(trainer.data, x[:, 0] if trainer.dim == 1 else x)
-
-
-class FrameRecorder(Callback):
-    """A :class:`gandemo.training.Callback` that keeps a :class:`Frame` of chosen models at
-    chosen steps of a run.
-
-    Args:
-        trainer: the trainer to record.
-        at: the steps (counted like ``trainer.step``) at which to keep frames, e.g.
-            :func:`frame_steps`; a step already recorded is not recorded twice.
-        models: one model index, or a mapping from labels to model indices (e.g.
-            ``{"saturating": 0, "non-saturating": 5}``).
-        points: where to evaluate :math:`D` (default: a :class:`TrainingFigure`'s points).
-        n: samples per snapshot (drawn from the model's viewing stream).
-
-    Attributes:
-        frames: each label (the index, for one model) to its list of frames. A frame's
-            ``snapshot.metrics`` are measured on the trainer's fixed evaluation codes, the
-            samples of the metric curves, so that a frame's title and the curve agree.
-
-    Pass it in ``callbacks`` of :meth:`gandemo.training.Trainer.run`, or call it as
-    ``recorder(trainer, n)`` to train ``n`` steps while recording (the ``step`` argument of
-    :meth:`gandemo.experiments.Recipe.run`, which applies a learning-rate schedule).
-    """
-
-    every = 1
-
-    def __init__(self, trainer, at, models=0, points: np.ndarray | None = None, n: int = 1000):
-        self.at = sorted({check_nonnegative_int(int(s), "at") for s in at})
-        if isinstance(models, Mapping):
-            self.models = {label: trainer._check_model(e) for label, e in models.items()}
-        else:
-            e = trainer._check_model(models)
-            self.models = {e: e}
-        if not self.models:
-            raise ValueError("models must name at least one model")
-        if points is None:
-            points = TrainingFigure(trainer.data, trainer.models[0][0]).points
-        self.points = np.asarray(points, dtype=float)
-        self.n = check_positive_int(n, "n")
-        self.frames: dict = {label: [] for label in self.models}
-        self._due = set(self.at)
-        self._kept: set[int] = set()
-
-    def keep(self, trainer) -> None:
-        """Keep a frame of every model if ``trainer.step`` is due and not yet recorded."""
-        step = trainer.step
-        if step not in self._due or step in self._kept:
-            return
-        self._kept.add(step)
-        one_d = trainer.dim == 1 and hasattr(trainer.data, "pdf")
-        for label, e in self.models.items():
-            snap = trainer.snapshot(self.n, model=e)
-            snap = dataclasses.replace(snap, metrics=_eval_metrics(trainer, e))
-            d = trainer.discriminator_on(self.points, model=e) if len(self.points) else np.zeros(0)
-            p_g = generator_density(trainer, self.points, model=e) if one_d else None
-            self.frames[label].append(Frame(snap, d, p_g))
-
-    on_start = on_progress = on_end = keep
-
-    def __call__(self, trainer, n: int):
-        """Train ``n`` steps with this recorder; returns the trainer's history."""
-        return trainer.run(n, callbacks=[self], progress=False)
-
-
-def record(
-    trainer,
-    steps: int,
-    frames: int = 20,
-    points: np.ndarray | None = None,
-    *,
-    early: int = 0,
-    model: int = 0,
-) -> list[Frame]:
-    """Train ``steps`` more steps and keep the starting state, ``frames`` evenly spaced
-    :class:`Frame` objects and ``early`` log-spaced ones before the first of those
-    (:func:`frame_steps`), for a frame player.
-
-    Args:
-        trainer: a :class:`gandemo.training.Trainer`.
-        steps: generator steps to train.
-        frames: evenly spaced moments to keep after the start.
-        points: where to evaluate :math:`D` (default: a :class:`TrainingFigure`'s points).
-        early: log-spaced moments to keep before the first evenly spaced one.
-        model: the model to record.
-    """
-    at = frame_steps(steps, frames, early, start=trainer.step)
-    recorder = FrameRecorder(trainer, at, model, points)
-    recorder(trainer, steps)
-    return recorder.frames[model]
-
-
 def training_player(data, loss: str, frames: list[Frame], title: str = ""):
     """A frame player (live slider in JupyterLab) over the recorded ``frames`` of one run; the
     curve panels keep the axes of the whole run (:meth:`TrainingFigure.fix_limits`)."""
@@ -532,82 +462,6 @@ def metric_text(snapshot) -> str:
     return ""
 
 
-def _grid_1d(data, grid: int = 101) -> np.ndarray:
-    """The points of a 1-D target's samples panel: its central 99.9 % widened by 30 % on
-    each side, ``4 * grid`` evenly spaced points."""
-    lo, hi = data.support(0.999)
-    pad = 0.3 * (hi - lo)
-    return np.linspace(lo - pad, hi + pad, 4 * grid)
-
-
-def generator_density(trainer, x, *, model: int = 0, n: int = 200_000, seed: int = 0):
-    r"""The density :math:`p_g` of model ``model``'s generator on a 1-D target, at the evenly
-    spaced points ``x``.
-
-    A histogram of ``n`` samples from seeded latent codes, on bins of one grid spacing centred
-    at the points, smoothed by a Gaussian of two spacings' standard deviation: with the default
-    ``n`` its relative error is a few per cent wherever the density is not tiny, far below that
-    of a kernel density estimate of a thousand samples, and a generator whose samples nearly
-    coincide shows as a tall, narrow spike. Mass outside the points' range is not counted.
-
-    Returns:
-        An array of the shape of ``x``.
-    """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or len(x) < 3:
-        raise ValueError(f"x must be a 1-D array of at least 3 points; got shape {x.shape}")
-    h = float(x[1] - x[0])
-    if h <= 0 or not np.allclose(np.diff(x), h, rtol=1e-6, atol=0):
-        raise ValueError("x must be evenly spaced and increasing")
-    if trainer.dim != 1:
-        raise ValueError(f"generator_density needs a 1-D target; this one has {trainer.dim} dims")
-    n = check_positive_int(n, "n")
-    samples = trainer.sample(n, model=model, seed=seed).numpy().reshape(-1)
-    edges = x[0] - h / 2 + h * np.arange(len(x) + 1)
-    counts, _ = np.histogram(samples, bins=edges)
-    density = counts / (n * h)
-    offsets = np.arange(-8, 9)
-    kernel = np.exp(-0.5 * (offsets / 2.0) ** 2)
-    return np.convolve(density, kernel / kernel.sum(), mode="same")
-
-
-def discriminator_lag(
-    trainer, *, model: int = 0, x=None, n: int = 200_000, relative: bool = False
-) -> float:
-    r"""How far the learned :math:`D` of model ``model`` is from the optimal :math:`D^*` of
-    its current generator, on a 1-D target:
-
-    .. math::
-
-        \int \lvert D(x) - D^*(x) \rvert \, \tfrac12 \bigl(p_\text{data}(x) + p_g(x)\bigr)\,dx,
-        \qquad D^* = \frac{p_\text{data}}{p_\text{data} + p_g},
-
-    the mean gap where the two densities put their mass, with :math:`p_g` from
-    :func:`generator_density`, on the points ``x`` (default: those of a
-    :class:`TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an untrained :math:`D`
-    (:math:`D \approx 1/2`) while the two densities do not overlap (:math:`D^* \in \{0, 1\}`).
-
-    With ``relative=True`` the lag is divided by that of the constant :math:`D = 1/2` against the
-    same :math:`D^*`: 1 for a discriminator no closer to :math:`D^*` than one that knows nothing,
-    whatever the generator's progress, 0 for :math:`D^*`.
-    """
-    data = trainer.data
-    if trainer.dim != 1 or not hasattr(data, "pdf"):
-        raise ValueError("discriminator_lag needs a 1-D target with a density")
-    x = _grid_1d(data) if x is None else np.asarray(x, dtype=float)
-    p_data = np.asarray(data.pdf(x), dtype=float)
-    p_g = generator_density(trainer, x, model=model, n=n)
-    total = p_data + p_g
-    keep = total > 0
-    d_star = p_data[keep] / total[keep]
-    d = trainer.discriminator_on(x, model=model)[keep]
-    w = total[keep]
-    lag = float(np.sum(np.abs(d - d_star) * w) / np.sum(w))
-    if relative:
-        return lag / max(float(np.sum(np.abs(0.5 - d_star) * w) / np.sum(w)), 1e-12)
-    return lag
-
-
 def comparison_player(data, runs: dict, title: str = ""):
     """Runs side by side: one sample panel per run (with :math:`D` behind) and their quality
     curves in one panel, over the recorded frames (same count for every run).
@@ -628,7 +482,12 @@ def comparison_player(data, runs: dict, title: str = ""):
     axes = fig.subplots(1, len(labels) + 1)
     panels = [TrainingFigure.sample_panel(ax, data) for ax in axes[:-1]]
     ax_m = axes[-1]
-    colors = [COLORS["sat"], COLORS["ns"], COLORS["gen"], COLORS["data"]]
+    colors = [
+        LOSS_COLORS["saturating"],
+        LOSS_COLORS["non-saturating"],
+        COLORS["gen"],
+        COLORS["data"],
+    ]
     key = "modes" if two_d else "jsd"
     curves = {}
     for label, color in zip(labels, colors, strict=False):
@@ -659,83 +518,6 @@ def comparison_player(data, runs: dict, title: str = ""):
         suptitle.set_text(f"{title} step {step}")
 
     return widgets.explore(fig, update, list(range(n_frames)), description="frame", dpi=80)
-
-
-def saturation_curves(
-    trainer,
-    models: Sequence[int] | None = None,
-    *,
-    floor: float = 1e-20,
-    marks: Sequence[int] = (),
-    title: str = "",
-):
-    r"""Mean :math:`D(G(z))` and the generator's gradient norm of many models over training,
-    one thin line per model, coloured by loss, on log scales.
-
-    The engine records both as window means (``history.d_fake`` and ``history.g_grad_norm``).
-    Values below ``floor``, exact zeros included (a sigmoid that underflows in float32), are
-    drawn on the dotted line at ``floor``. ``marks`` are steps drawn as vertical lines (e.g. a
-    learning-rate drop). Returns the (pyplot) figure.
-    """
-    floor = float(floor)
-    if not floor > 0:
-        raise ValueError(f"floor must be positive; got {floor!r}")
-    h = trainer.history
-    models = list(range(trainer.n_models)) if models is None else [int(e) for e in models]
-    for e in models:
-        trainer._check_model(e)
-    fig, (ax_d, ax_g) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-    colors = {"saturating": COLORS["sat"], "non-saturating": COLORS["ns"]}
-    seen = set()
-    for e in models:
-        loss = trainer.models[e][0]
-        color = colors.get(loss, COLORS["gen"])
-        label = loss if loss not in seen else None
-        seen.add(loss)
-        for ax, series in ((ax_d, h.d_fake[:, e]), (ax_g, h.g_grad_norm[:, e])):
-            y = np.asarray(series, dtype=float)
-            ax.plot(h.step, np.maximum(y, floor), color=color, lw=1, alpha=0.8, label=label)
-    for ax, name in ((ax_d, "mean D(G(z))"), (ax_g, "generator gradient norm")):
-        ax.set_yscale("log")
-        ax.axhline(floor, color=COLORS["ref"], ls=":", lw=1)
-        ax.annotate(
-            f"{floor:.0e} or below (0 included)",
-            (0.01, floor),
-            xycoords=("axes fraction", "data"),
-            va="bottom",
-            fontsize=7,
-            color=COLORS["ref"],
-        )
-        for m in marks:
-            ax.axvline(m, color=COLORS["ref"], ls="--", lw=0.8)
-        ax.set_xlabel("step")
-        ax.set_title(name, fontsize=10)
-    ax_d.axhline(0.5, color=COLORS["disc"], ls=":", lw=1, label="1/2 (equilibrium)")
-    ax_d.set_ylim(floor / 10, 2)
-    ax_d.legend(
-        loc="lower left", fontsize=8, framealpha=0.8, frameon=True, bbox_to_anchor=(0, 0.08)
-    )
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
-
-
-#: Colours of the modes in :func:`latent_map` (a qualitative map; grey: no mode).
-MODE_COLORS = (
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#1f78b4",
-    "#b2df8a",
-    "#fb9a99",
-    "#fdbf6f",
-    "#cab2d6",
-)
-OFF_MODE = "#bbbbbb"
 
 
 def latent_grid(trainer, model: int = 0, *, lim: float = 3.0, n: int = 201) -> dict:
@@ -860,3 +642,116 @@ def _circle(r: float):
     from matplotlib.patches import Circle
 
     return Circle((0, 0), r, fill=False, ls=":", lw=0.9, color="k", alpha=0.6)
+
+
+def _scatter_panel(ax, data, lim: float):
+    """Real data (grey) and generated samples on one axis; returns the updatable artist."""
+    rng = np.random.default_rng(0)
+    centers = np.asarray(data.centers, dtype=float)
+    real = centers[rng.integers(len(centers), size=1000)] + data.std * rng.normal(size=(1000, 2))
+    ax.scatter(real[:, 0], real[:, 1], s=3, color=COLORS["data"], alpha=0.5, lw=0)
+    ax.scatter(centers[:, 0], centers[:, 1], s=40, marker="+", color="k", lw=0.8)
+    gen = ax.scatter([], [], s=3, color=COLORS["gen"], alpha=0.5, lw=0)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return gen
+
+
+def samples_player(
+    data,
+    frames: Sequence[SampleFrame],
+    models: Sequence[int],
+    labels: Sequence[str],
+    title: str = "",
+    *,
+    losses: Sequence[str] | None = None,
+):
+    """Generated samples of the chosen models over the recorded frames, side by side, with
+    their modes-covered curves (a frame player in the HTML book, a slider in JupyterLab);
+    ``losses`` as in :func:`samples_figure`."""
+    if len(frames) < 2:
+        raise ValueError("frames needs at least two recorded moments")
+    fig, update = samples_figure(data, frames, models, labels, title, losses=losses)
+    return widgets.explore(fig, update, list(range(len(frames))), description="frame", dpi=72)
+
+
+def samples_figure(data, frames, models, labels, title="", max_step=None, *, losses=None):
+    """A figure of the chosen models' samples and modes-covered curves, and ``update(i)`` that
+    shows frame ``i`` of ``frames`` (which may grow after the call).
+
+    ``losses`` names each model's loss, which gives its curve the loss's colour
+    (:data:`gandemo.plots.style.LOSS_COLORS`); without it every curve is drawn in the
+    generated-samples colour.
+    """
+    models, labels = list(models), list(labels)
+    if len(models) != len(labels) or not models:
+        raise ValueError("models and labels must be non-empty and of equal length")
+    if losses is None:
+        colors = [COLORS["gen"]] * len(models)
+    else:
+        losses = list(losses)
+        if len(losses) != len(models) or any(name not in LOSS_COLORS for name in losses):
+            raise ValueError(
+                f"losses must name one loss of {sorted(LOSS_COLORS)} per model; got {losses!r}"
+            )
+        colors = [LOSS_COLORS[name] for name in losses]
+    k = len(models)
+    cols = k + 1 if k < 3 else math.ceil((k + 1) / 2)
+    rows = math.ceil((k + 1) / cols)
+    fig = Figure(figsize=(3.2 * cols, 3.3 * rows + 0.3))
+    FigureCanvasAgg(fig)
+    axes = list(np.ravel(fig.subplots(rows, cols, squeeze=False)))
+    for ax in axes[k + 1 :]:
+        ax.set_visible(False)
+    axes = axes[: k + 1]
+    lim = float(np.abs(np.asarray(data.centers)).max()) * 1.35 + 6 * data.std
+    points = [_scatter_panel(ax, data, lim) for ax in axes[:k]]
+    ax_m = axes[-1]
+    curves = []
+    for label, e, color in zip(labels, models, colors, strict=True):
+        (ln,) = ax_m.plot([], [], "o-", ms=3, lw=1.2, color=color, label=label)
+        curves.append((ln, e))
+    ax_m.set_xlim(0, max_step or max(f.step for f in frames) or 1)
+    ax_m.set_ylim(-0.3, data.num_modes + 0.5)
+    ax_m.set_xlabel("step")
+    ax_m.set_ylabel(f"modes covered (of {data.num_modes})")
+    ax_m.legend(loc="lower right", fontsize=7)
+    sup = fig.suptitle(title, fontsize=10)
+
+    def update(i: int) -> None:
+        f = frames[i]
+        for ax, pts, label, e in zip(axes, points, labels, models, strict=False):
+            pts.set_offsets(f.samples[e])
+            modes, hq = f.metrics["modes"][e], f.metrics["high_quality"][e]
+            ax.set_title(f"{label}: {plural(modes, 'mode')}, {hq:.0%} HQ", fontsize=9)
+        steps = [fr.step for fr in frames[: i + 1]]
+        for ln, e in curves:
+            ln.set_data(steps, [fr.metrics["modes"][e] for fr in frames[: i + 1]])
+        sup.set_text(f"{title} step {f.step}")
+
+    return fig, update
+
+
+def metric_curves(trainer, key: str = "modes", ax=None, title: str = ""):
+    """One metric over training for every loss of a :class:`gandemo.training.Trainer`: each
+    seed thin, the mean over seeds thick. Returns the axis."""
+    h = trainer.history
+    metrics = h.metrics  # name -> (metric records, E)
+    if key not in metrics:
+        raise ValueError(f"key must be one of the recorded metrics {sorted(metrics)}")
+    if ax is None:
+        fig = Figure(figsize=(6, 3.4))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+    steps, values = h.metric_step, metrics[key]
+    for name, idx in h.by_loss().items():
+        color = LOSS_COLORS.get(name, COLORS["gen"])
+        ax.plot(steps, values[:, idx], color=color, lw=0.6, alpha=0.35)
+        ax.plot(steps, np.nanmean(values[:, idx], axis=1), color=color, lw=2, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.set_title(title, fontsize=10)
+    return ax

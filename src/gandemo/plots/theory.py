@@ -1,39 +1,128 @@
-r"""Figures and explorers of Part I, chapters 2 and 3: the optimal discriminator, :math:`C(G)`, the
-two generator objectives at :math:`D^*`, and the Dirac-GAN.
-
-The computations live in :mod:`gandemo.theory` and :mod:`gandemo.dirac`; this module only draws.
-Plot functions take ``ax=None`` (or ``axes``) and return what they drew; none calls ``plt.show()``.
-
-Explorers with several controls are :class:`gandemo.widgets.Dashboard` objects: in JupyterLab
-they show one ipywidgets control per parameter (dropdowns and sliders) above the live figure; in
-the HTML book they show a kernel-free frame player over precomputed parameter combinations.
+r"""Figures of the game's exact quantities (:mod:`gandemo.theory`): Monte Carlo estimates of V,
+the optimal discriminator, the criterion C(G), the non-saturating f-divergence and Gaussian-fit
+landscapes (chapters 1 to 3).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import dirac, theory
-from .plots import COLORS, get_ax
-from .widgets import Choice, Dashboard, Slider
+from .. import theory, widgets
+from ..widgets import Choice, Dashboard, Slider
+from .style import COLORS, LOSS_COLORS, get_ax
 
 __all__ = [
-    "dirac_explorer",
-    "draw_dirac",
     "dstar_explorer",
-    "plot_dirac_eigenvalues",
+    "plot_estimate_spread",
     "plot_landscapes",
     "plot_learned_vs_optimal",
     "plot_ns_f",
     "plot_training_criterion",
+    "value_estimate_explorer",
 ]
 
-# --------------------------------------------------------------------------------------------
-# Chapter 2
-# --------------------------------------------------------------------------------------------
+
+def plot_estimate_spread(m_values, empirical_std, law_std, ax=None):
+    """Log-log plot of the spread of an estimate against the batch size, with its 1/sqrt(m) law."""
+    ax = get_ax(ax)
+    m_values = np.asarray(m_values, dtype=float)
+    ax.loglog(
+        m_values,
+        law_std,
+        color=COLORS["ref"],
+        lw=2,
+        alpha=0.6,
+        label=r"law $\sqrt{(\sigma^2_\mathrm{real}+\sigma^2_\mathrm{fake})/m}$",
+    )
+    ax.loglog(
+        m_values,
+        empirical_std,
+        "o",
+        color=COLORS["disc"],
+        label="measured std over repeated batches",
+    )
+    ax.set_xlabel("batch size $m$ (real and generated examples each)")
+    ax.set_ylabel(r"std of $\hat V$")
+    ax.set_xscale("log", base=2)
+    ax.legend()
+    return ax
+
+
+def value_estimate_explorer(estimates: dict, true_value: float, law_std, bins: int = 40):
+    r"""Slider over the batch size m: the histogram of repeated minibatch estimates of V.
+
+    The left panel keeps one axis for every m. The smallest batch has the widest and most skewed
+    spread, so the axis spans at least the 0.5 % to 99.5 % quantiles of its estimates (and the
+    0.2 % to 99.8 % quantiles of all estimates), plus 5 % on each side: the long tail of a small
+    batch stays in view. The right panel zooms to the law's :math:`\pm 4.5` standard deviations.
+
+    Args:
+        estimates: maps each batch size m to an array of independent estimates.
+        true_value: V(D, G) computed by quadrature.
+        law_std: callable m -> predicted standard deviation of the estimate.
+        bins: histogram bins, spread over the estimates in view in each panel.
+
+    Returns:
+        A :class:`gandemo.widgets.Explorer` (live slider in JupyterLab, frame player in HTML).
+    """
+    if len(estimates) < 2:
+        raise ValueError("estimates needs at least two batch sizes")
+    m_values = sorted(estimates)
+    all_values = np.concatenate([estimates[m] for m in m_values])
+    widest = np.asarray(estimates[m_values[0]], dtype=float)
+    lo = min(np.quantile(widest, 0.005), np.quantile(all_values, 0.002))
+    hi = max(np.quantile(widest, 0.995), np.quantile(all_values, 0.998))
+    pad = 0.05 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    fig, (ax_fixed, ax_zoom) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+
+    def draw(ax, est, s, left, right, title):
+        ax.cla()
+        x = np.linspace(left, right, 400)
+        # the bins span the estimates (within the axis), so a narrow histogram keeps its shape
+        first, last = max(left, float(np.min(est))), min(right, float(np.max(est)))
+        if last <= first:
+            first, last = left, right
+        ax.hist(
+            est,
+            bins=np.linspace(first, last, bins + 1),
+            density=True,
+            color=COLORS["disc"],
+            alpha=0.55,
+            label=f"{len(est)} estimates $\\hat V$",
+        )
+        ax.plot(
+            x,
+            np.exp(-0.5 * ((x - true_value) / s) ** 2) / (s * np.sqrt(2 * np.pi)),
+            color=COLORS["ref"],
+            label=f"normal, std {s:.3f} (the law)",
+        )
+        ax.axvline(true_value, color="k", ls="--", lw=1.2, label=f"$V(D,G)$ = {true_value:.4f}")
+        ax.set_xlim(left, right)
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(7))
+        ax.set_xlabel(r"minibatch estimate $\hat V$")
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+
+    def update(m):
+        est, s = estimates[m], float(law_std(m))
+        draw(ax_fixed, est, s, lo, hi, f"m = {m}: same axis for every m")
+        ax_fixed.set_ylabel("density")
+        ax_fixed.legend(loc="upper left")
+        draw(
+            ax_zoom,
+            est,
+            s,
+            true_value - 4.5 * s,
+            true_value + 4.5 * s,
+            f"zoom to $V \\pm 4.5$ std: mean {est.mean():.4f}, std {est.std(ddof=1):.4f}",
+        )
+
+    return widgets.explore(fig, update, m_values, description="batch size m")
 
 
 def _grid_jsd(p, q, x) -> float:
@@ -250,16 +339,16 @@ def plot_training_criterion(
         return axes
     ax_ns = axes[2]
     ax_ns.axhline(0.0, color="k", lw=1)
-    ax_ns.plot(shifts, c_quad, color=COLORS["sat"], lw=2.5, label=r"$C(G)$ (left axis)")
-    ax_ns.set_ylabel(r"$C(G)$", color=COLORS["sat"])
-    ax_ns.tick_params(axis="y", colors=COLORS["sat"])
+    ax_ns.plot(shifts, c_quad, color=LOSS_COLORS["saturating"], lw=2.5, label=r"$C(G)$ (left axis)")
+    ax_ns.set_ylabel(r"$C(G)$", color=LOSS_COLORS["saturating"])
+    ax_ns.tick_params(axis="y", colors=LOSS_COLORS["saturating"])
     ax_ns.set_ylim(-1.5, 0.1)
     ax_ns.set_xlabel(r"mean $\mu$ of $p_g$")
     ax_f = ax_ns.twinx()
     ax_f.plot(
         shifts,
         ns,
-        color=COLORS["ns"],
+        color=LOSS_COLORS["non-saturating"],
         lw=2.5,
         label=r"$\mathrm{KL}(p_g \| p_\mathrm{data}) - 2\,\mathrm{JSD}$ (right axis)",
     )
@@ -267,13 +356,13 @@ def plot_training_criterion(
     ax_f.plot(
         np.concatenate([-far[::-1], [np.nan], far]),
         np.concatenate([far[::-1] ** 2 / 2, [np.nan], far**2 / 2]) - 2 * np.log(2),
-        color=COLORS["ns"],
+        color=LOSS_COLORS["non-saturating"],
         ls=":",
         lw=1.5,
         label=r"$\mu^2 / 2 - 2 \log 2$ (right axis)",
     )
-    ax_f.set_ylabel("non-saturating objective", color=COLORS["ns"])
-    ax_f.tick_params(axis="y", colors=COLORS["ns"])
+    ax_f.set_ylabel("non-saturating objective", color=LOSS_COLORS["non-saturating"])
+    ax_f.tick_params(axis="y", colors=LOSS_COLORS["non-saturating"])
     # both minima (-log 4 and 0) at the same height, so the two shapes compare directly
     lo, hi = ax_ns.get_ylim()
     frac = (-np.log(4) - lo) / (hi - lo)
@@ -283,11 +372,6 @@ def plot_training_criterion(
     ax_f.legend(handles=handles, loc="upper center", fontsize=8)
     ax_ns.set_title("The two generator objectives at $D^*$: one flattens, the other keeps growing")
     return [ax_c, ax_d, ax_ns, ax_f]
-
-
-# --------------------------------------------------------------------------------------------
-# Chapter 3: the two objectives at D*
-# --------------------------------------------------------------------------------------------
 
 
 def plot_ns_f(ax=None, u_max: float = 6.0):
@@ -311,7 +395,7 @@ def plot_ns_f(ax=None, u_max: float = 6.0):
     ax.plot(
         u,
         f_ns,
-        color=COLORS["ns"],
+        color=LOSS_COLORS["non-saturating"],
         lw=2,
         gid="ns",
         label=r"non-saturating: $(1+u)\log\frac{1+u}{2} - (u - 1)$",
@@ -319,7 +403,7 @@ def plot_ns_f(ax=None, u_max: float = 6.0):
     ax.plot(
         u,
         f_js,
-        color=COLORS["sat"],
+        color=LOSS_COLORS["saturating"],
         lw=2,
         gid="2jsd",
         label=r"$2\,$JSD: $u\log\frac{2u}{1+u} + \log\frac{2}{1+u}$",
@@ -370,8 +454,12 @@ def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
     means, stds = landscape["means"], landscape["stds"]
     best = {}
     specs = [
-        ("minimax", COLORS["sat"], r"minimax: $2\,\mathrm{JSD} - \log 4$"),
-        ("non-saturating", COLORS["ns"], r"non-saturating: $\mathrm{KL} - 2\,\mathrm{JSD}$"),
+        ("minimax", LOSS_COLORS["saturating"], r"minimax: $2\,\mathrm{JSD} - \log 4$"),
+        (
+            "non-saturating",
+            LOSS_COLORS["non-saturating"],
+            r"non-saturating: $\mathrm{KL} - 2\,\mathrm{JSD}$",
+        ),
     ]
     for ax, (key, color, title) in zip(axes[:2], specs, strict=True):
         z = landscape[key]
@@ -415,159 +503,3 @@ def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
     ax.set_title("the two minimisers")
     ax.legend(loc="upper left", fontsize=8)
     return axes, best
-
-
-# --------------------------------------------------------------------------------------------
-# Chapter 3: the Dirac-GAN
-# --------------------------------------------------------------------------------------------
-
-
-def draw_dirac(
-    axes,
-    loss: str = "saturating",
-    scheme: str = "simultaneous",
-    step: float = 0.1,
-    gamma: float = 0.0,
-    steps: int = 500,
-    start: tuple[float, float] = (1.0, 1.0),
-    lim: float = 3.0,
-):
-    r"""Draw one Dirac-GAN run on two axes (cleared first).
-
-    Left: the vector field :math:`v(\theta, \psi)` (arrows of unit length, shading by speed), the
-    trajectory of ``steps`` discrete updates and the equilibrium. Right: the distance to the
-    equilibrium against the step, on a log scale. The title gives the eigenvalues of the Jacobian
-    at (0, 0) and the spectral radius of the linearised update.
-
-    Returns:
-        The trajectory, an array of shape ``(steps + 1, 2)``.
-    """
-    ax_f, ax_r = axes
-    ax_f.cla()
-    ax_r.cla()
-    g = np.linspace(-lim, lim, 17)
-    th, ps = np.meshgrid(g, g)
-    v_th, v_ps = dirac.field(th, ps, loss, gamma)
-    speed = np.hypot(v_th, v_ps)
-    norm = np.where(speed > 0, speed, 1.0)
-    ax_f.quiver(
-        th,
-        ps,
-        v_th / norm,
-        v_ps / norm,
-        speed,
-        cmap="Greys",
-        clim=(-0.6 * speed.max(), speed.max()),
-        angles="xy",
-        scale=22,
-        width=0.004,
-    )
-    traj = dirac.trajectory(start[0], start[1], loss, scheme, step, gamma, steps)
-    color = COLORS["sat"] if loss == "saturating" else COLORS["ns"]
-    ax_f.plot(traj[:, 0], traj[:, 1], color=color, lw=1.3)
-    ax_f.plot(*traj[0], "o", color=color, ms=6, label="start")
-    ax_f.plot(*traj[-1], "s", color=color, ms=6, label=f"after {steps} steps")
-    ax_f.plot(0, 0, "*", color="k", ms=12, label="equilibrium (0, 0)")
-    ax_f.set_xlim(-lim, lim)
-    ax_f.set_ylim(-lim, lim)
-    ax_f.set_aspect("equal")
-    ax_f.set_xlabel(r"generator $\theta$")
-    ax_f.set_ylabel(r"discriminator $\psi$")
-    ax_f.legend(loc="lower left", fontsize=7, frameon=True)
-    ev = dirac.eigenvalues(loss, gamma)
-    rho = dirac.spectral_radius(scheme, step, gamma, loss)
-    ax_f.set_title(f"{loss}, {scheme}\nh = {step:g}, gamma = {gamma:g}", fontsize=10)
-    dist = np.hypot(traj[:, 0], traj[:, 1])
-    ax_r.semilogy(
-        np.arange(steps + 1), np.maximum(dist, 1e-12), color=color, lw=1.5, label="measured"
-    )
-    ax_r.semilogy(
-        np.arange(steps + 1),
-        dist[0] * rho ** np.arange(steps + 1),
-        color=COLORS["ref"],
-        ls="--",
-        lw=1,
-        label=rf"linearisation: $\rho^k$, $\rho = {rho:.4f}$",
-    )
-    ax_r.set_ylim(1e-4, 1e2)
-    ax_r.set_xlabel("step $k$")
-    ax_r.set_ylabel(r"distance to (0, 0)")
-    ev_text = ", ".join(
-        f"{round(z.real, 3) + 0.0:.3f} {'+-'[int(z.imag < 0)]} {abs(z.imag):.3f}i"
-        for z in np.sort_complex(ev)
-    )
-    ax_r.set_title(f"eigenvalues of J at (0,0): {ev_text}", fontsize=10)
-    ax_r.legend(loc="upper left", fontsize=8)
-    return traj
-
-
-def dirac_explorer(
-    frames: Sequence[dict] | None = None,
-    start: tuple[float, float] = (1.0, 1.0),
-    lim: float = 3.0,
-) -> Dashboard:
-    """The Dirac-GAN dashboard: loss, update scheme, step size, gamma and number of steps.
-
-    Args:
-        frames: the combinations for the HTML player (dicts with ``loss``, ``scheme``, ``step``,
-            ``gamma``, ``steps``); default: both losses and schemes, gamma in {0, 0.3, 1},
-            h = 0.1 and 600 steps (12 frames).
-        start: the initial point.
-        lim: half-width of the plotted square.
-    """
-    if frames is None:
-        frames = [
-            {"loss": loss, "scheme": scheme, "step": 0.1, "gamma": gamma, "steps": 600}
-            for gamma in (0.0, 0.3, 1.0)
-            for loss in dirac.DIRAC_LOSSES
-            for scheme in dirac.SCHEMES
-        ]
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
-
-    def update(loss, scheme, step, gamma, steps):
-        draw_dirac(axes, loss, scheme, step, gamma, steps, start=start, lim=lim)
-
-    controls = {
-        "loss": Choice(dirac.DIRAC_LOSSES),
-        "scheme": Choice(dirac.SCHEMES),
-        "step": Slider(0.01, 0.5, 0.01, 0.1),
-        "gamma": Slider(0.0, 2.0, 0.05, 0.0),
-        "steps": Slider(10, 3000, 10, 600),
-    }
-    return Dashboard(fig, update, controls, frames)
-
-
-def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None):
-    r"""Where the R1 penalty moves the eigenvalues.
-
-    Left: eigenvalues of the Jacobian at (0, 0) in the complex plane as :math:`\gamma` grows from
-    0 (on the imaginary axis, :math:`\pm i/2`) into the left half-plane. Right: the spectral
-    radius of the linearised simultaneous and alternating updates against :math:`\gamma`.
-    """
-    if gammas is None:
-        gammas = np.linspace(0.0, 2.0, 81)
-    gammas = np.asarray(gammas, dtype=float)
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
-    ax_e, ax_r = axes
-    ev = np.array([np.sort_complex(dirac.eigenvalues("saturating", g)) for g in gammas])
-    for k in range(2):
-        sc = ax_e.scatter(ev[:, k].real, ev[:, k].imag, c=gammas, cmap="viridis", s=14)
-    plt.colorbar(sc, ax=ax_e, label=r"$\gamma$")
-    ax_e.axvline(0, color="k", lw=0.8)
-    ax_e.plot(
-        [0, 0], [-0.5, 0.5], "*", color=COLORS["gen"], ms=12, label=r"$\gamma = 0$: $\pm i/2$"
-    )
-    ax_e.set_xlabel("real part")
-    ax_e.set_ylabel("imaginary part")
-    ax_e.set_title("eigenvalues of the Jacobian at (0, 0)")
-    ax_e.legend(loc="upper left")
-    for scheme, ls in [("simultaneous", "-"), ("alternating", "--")]:
-        rho = [dirac.spectral_radius(scheme, step, g) for g in gammas]
-        ax_r.plot(gammas, rho, ls=ls, color="k", label=scheme)
-    ax_r.axhline(1, color=COLORS["gen"], lw=1)
-    ax_r.set_xlabel(r"R1 weight $\gamma$")
-    ax_r.set_ylabel(r"spectral radius $\rho$ of the update")
-    ax_r.set_title(f"linearised update (h = {step:g}): converges iff rho < 1")
-    ax_r.legend()
-    return axes

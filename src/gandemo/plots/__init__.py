@@ -1,0 +1,40 @@
+r"""The book's figures, one module per concept they draw, each beside the computation it shows.
+
+=====================================  =========================================================
+module                                 draws
+=====================================  =========================================================
+:mod:`gandemo.plots.style`             nothing itself: colours per role and per loss, the style
+:mod:`gandemo.plots.losses`            the loss functions: BCE costs, the generator's costs
+:mod:`gandemo.plots.theory`            exact quantities: V estimates, D*, C(G), landscapes
+:mod:`gandemo.plots.dirac`             the Dirac-GAN: trajectories, eigenvalues
+:mod:`gandemo.plots.saturation`        the generator's gradient and the "total loss"
+:mod:`gandemo.plots.training`          training runs: live figure, players, curves, latent maps
+:mod:`gandemo.plots.digits`            digit image grids
+=====================================  =========================================================
+
+Functions take ``ax=None`` (or ``axes=None``) and return what they drew; none calls
+``plt.show()``. The submodules are imported when first used, so that ``import gandemo`` does
+not import matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+SUBMODULES = ("style", "losses", "theory", "dirac", "saturation", "training", "digits")
+#: names of :mod:`gandemo.plots.style` also reachable as ``gd.plots.<name>``
+STYLE_NAMES = ("COLORS", "LOSS_COLORS", "use_style")
+
+__all__ = [*SUBMODULES, *STYLE_NAMES]
+
+
+def __getattr__(name: str):
+    if name in SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in STYLE_NAMES:
+        return getattr(importlib.import_module(f"{__name__}.style"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -52,7 +52,7 @@ def assert_same_state(a, b, *, wall=False):
 CONFIGS = [
     pytest.param(data.ring(), dict(seed=4), 30, id="ring"),
     pytest.param(data.Gaussian1D(1.0, 0.5), dict(loss="saturating", seed=4), 30, id="1d"),
-    pytest.param(data.grid(), dict(update="simultaneous", seed=4), 30, id="simultaneous"),
+    pytest.param(data.grid(), dict(scheme="simultaneous", seed=4), 30, id="simultaneous"),
     pytest.param(data.ring(), dict(d_steps=2, seed=4), 30, id="d_steps2"),
     pytest.param(data.ring(), dict(seed=4), 25, id="mid-window"),
     pytest.param(data.ring(), dict(seed=4), 33, id="after-latent-chunk"),

@@ -51,8 +51,8 @@ def test_record_and_players_make_one_frame_per_recorded_moment():
 
 def test_dashboard_steps_trains_pauses_and_resets():
     board = gd.dashboard.TrainingDashboard("gaussian", steps=60, device="cpu", **BOARD)
-    board.step_d()
-    board.step_g()
+    board.update_d()
+    board.update_g()
     assert board.trainer.step == 1
     board.start()
     board._thread.join(timeout=120)
@@ -104,7 +104,7 @@ def test_dashboard_widget_and_html_fallback():
     assert "data:image/png;base64" in bundle["text/html"]
     assert "application/vnd.jupyter.widget-view+json" in bundle
     before = bytes(board.image.value)
-    board.step_g()
+    board.update_g()
     assert bytes(board.image.value) != before
 
 

@@ -99,11 +99,6 @@ def test_non_saturating_runs_follow_the_balance_laws(step):
     assert abs(D.ns_radius_law("alternating", 0.1, 50_000) - 0.04) < 1e-12
 
 
-def test_theory_reexports_the_dirac_gan():
-    assert gd.theory.dirac_field is D.field
-    assert gd.theory.dirac_eigenvalues is D.eigenvalues
-
-
 @pytest.mark.parametrize(
     "call, pattern",
     [

@@ -26,7 +26,9 @@ def test_record_frames_players_and_live_view():
     more = gd.recording.record_samples(t, 20, frames=2, n=200)
     assert [f.step for f in more] == [40, 50, 60] and t.step == 60
     np.testing.assert_array_equal(more[0].samples, frames[-1].samples)
-    player = gd.plots.training.samples_player(data.ring(), frames, [0, 1], ["hinge", "least-squares"])
+    player = gd.plots.training.samples_player(
+        data.ring(), frames, [0, 1], ["hinge", "least-squares"]
+    )
     assert len(player._cache) == 5  # one PNG per frame in the HTML player
     view, show = gd.widgets.live_view(
         lambda fr: gd.plots.training.samples_figure(data.ring(), fr, [0], ["hinge"], max_step=40)

@@ -179,32 +179,35 @@ def test_kl_of_gaussians_matches_the_closed_form_on_grid_and_by_quadrature():
 @pytest.mark.parametrize("pair", DENSITY_PAIRS)
 def test_c_of_g_is_minus_log_4_plus_twice_the_jsd(pair):
     p, q = pair
-    c = gd.theory.training_criterion(p, q)
+    c = gd.theory.c_of_g(p, q)
     jsd = gd.theory.js_divergence(p, q)
     assert abs(c - (-math.log(4) + 2 * jsd)) < 1e-8
     assert 0 < jsd < math.log(2)
-    assert abs(gd.theory.training_criterion(p, p) + math.log(4)) < 1e-9
+    assert abs(gd.theory.c_of_g(p, p) + math.log(4)) < 1e-9
 
 
 def test_monte_carlo_value_at_d_star_agrees_with_c_of_g():
     p, q = DENSITY_PAIRS[2]
     est = gd.theory.value_estimates(gd.theory.optimal_logit(p, q), p, q, m=500, repeats=400)
     se = est.std(ddof=1) / math.sqrt(est.size)
-    assert abs(est.mean() - gd.theory.training_criterion(p, q)) < 4.5 * se
+    assert abs(est.mean() - gd.theory.c_of_g(p, q)) < 4.5 * se
 
 
 @pytest.mark.parametrize("pair", DENSITY_PAIRS)
 def test_ns_objective_is_the_f_divergence(pair):
     p, q = pair
-    assert abs(gd.theory.ns_objective(p, q) - gd.theory.ns_f_divergence(p, q)) < 1e-8
-    assert gd.theory.ns_f_divergence(p, q) > 0
-    assert abs(gd.theory.ns_f_divergence(p, p)) < 1e-12
+    assert (
+        abs(gd.theory.non_saturating_objective(p, q) - gd.theory.non_saturating_divergence(p, q))
+        < 1e-8
+    )
+    assert gd.theory.non_saturating_divergence(p, q) > 0
+    assert abs(gd.theory.non_saturating_divergence(p, p)) < 1e-12
 
 
 def test_ns_f_is_convex_and_zero_at_one():
     u = np.linspace(0, 10, 1001)
-    f = gd.theory.ns_f(u)
-    assert abs(float(gd.theory.ns_f([1.0])[0])) < 1e-15
+    f = gd.theory.non_saturating_f(u)
+    assert abs(float(gd.theory.non_saturating_f([1.0])[0])) < 1e-15
     assert np.all(np.diff(f, 2) > 0)
 
 
@@ -212,7 +215,7 @@ def test_ns_f_is_convex_and_zero_at_one():
 def test_generator_gradient_at_d_star_follows_the_divergence(kind):
     p = gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
     mean, std, h = 0.5, 1.0, 1e-4
-    objective = gd.theory.ns_objective if kind == "non-saturating" else gd.theory.training_criterion
+    objective = gd.theory.non_saturating_objective if kind == "non-saturating" else gd.theory.c_of_g
 
     def obj(m, s):
         return objective(p, gd.data.Gaussian1D(m, s))
@@ -233,8 +236,8 @@ def test_landscape_minimisers_cover_both_modes_or_one():
     q = gd.data.Gaussian1D(1.0, 1.5)
     i, j = np.argmin(np.abs(land["stds"] - 1.5)), np.argmin(np.abs(land["means"] - 1.0))
     q = gd.data.Gaussian1D(land["means"][j], land["stds"][i])
-    assert abs(land["minimax"][i, j] - gd.theory.training_criterion(p, q)) < 1e-6
-    assert abs(land["non-saturating"][i, j] - gd.theory.ns_objective(p, q)) < 1e-6
+    assert abs(land["minimax"][i, j] - gd.theory.c_of_g(p, q)) < 1e-6
+    assert abs(land["non-saturating"][i, j] - gd.theory.non_saturating_objective(p, q)) < 1e-6
     i, j = np.unravel_index(np.argmin(land["minimax"]), land["minimax"].shape)
     assert abs(land["means"][j]) < 0.3 and land["stds"][i] > 1.5  # covers both modes
     i, j = np.unravel_index(np.argmin(land["non-saturating"]), land["minimax"].shape)
@@ -261,7 +264,7 @@ def test_fitted_discriminator_approaches_d_star():
         (lambda: gd.theory.jsd_on_grid([1.0, -1.0], [1.0, 1.0], [0.0, 1.0]), "p_vals"),
         (lambda: gd.theory.kl_on_grid([1.0, 1.0, 1.0], [1.0, 1.0], [0.0, 1.0]), "p_vals"),
         (lambda: gd.theory.kl_divergence(gd.data.Gaussian1D(), 3.0), "q"),
-        (lambda: gd.theory.ns_f([-0.5]), "u"),
+        (lambda: gd.theory.non_saturating_f([-0.5]), "u"),
         (lambda: gd.theory.mass_interval([gd.data.Gaussian1D()], mass=1.5), "mass"),
         (lambda: gd.theory.fit_discriminator(*DENSITY_PAIRS[0], steps=0), "steps"),
         (lambda: gd.theory.generator_gradient_at_optimum(gd.data.Gaussian1D(), 0.0, -1.0), "std"),
@@ -293,7 +296,7 @@ def test_theory_bad_input_raises_value_error(call, pattern):
 def test_training_criterion_resolves_distributions_that_barely_overlap(mu, expected):
     # the whole of C(G) sits near x = mu / 2, outside both densities' 1 - 1e-12 intervals
     p, q = gd.data.Gaussian1D(0.0, 1.0), gd.data.Gaussian1D(mu, 1.0)
-    c = gd.theory.training_criterion(p, q)
+    c = gd.theory.c_of_g(p, q)
     assert abs(c / expected - 1) < 1e-8
     # the closed form on a fine grid, which shares no code with the package's quadrature
     z = np.linspace(-10, abs(mu) + 10, 40001)
@@ -305,7 +308,7 @@ def test_value_by_quadrature_of_a_fitted_discriminator_is_below_c_of_g():
     p, q = DENSITY_PAIRS[0]
     fitted = gd.theory.fit_discriminator(p, q, steps=300, batch_size=256, hidden=16, seed=1)
     stats = gd.theory.value_by_quadrature(fitted.logit, p, q)
-    shortfall = gd.theory.training_criterion(p, q) - stats.value
+    shortfall = gd.theory.c_of_g(p, q) - stats.value
     assert 0 < shortfall < 0.05
     assert stats.real_var > 0 and stats.fake_var > 0
 
@@ -313,18 +316,20 @@ def test_value_by_quadrature_of_a_fitted_discriminator_is_below_c_of_g():
 def test_plot_training_criterion_draws_the_ceiling_and_the_ns_panel():
     p = gd.data.Gaussian1D(0.0, 1.0)
     shifts = np.linspace(-8, 8, 9)
-    c = np.array([gd.theory.training_criterion(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
-    ns = np.array([gd.theory.ns_objective(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
-    axes = gd.plots.theory.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0, ns=ns)
+    c = np.array([gd.theory.c_of_g(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
+    ns = np.array(
+        [gd.theory.non_saturating_objective(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts]
+    )
+    axes = gd.plots.theory.plot_c_of_g(shifts, c, c, c, 0 * c, p, std=1.0, ns=ns)
     assert len(axes) == 4
     assert any(np.allclose(line.get_ydata(), 0.0) for line in axes[0].get_lines())
     assert np.allclose(axes[3].get_lines()[0].get_ydata(), ns)
-    assert len(gd.plots.theory.plot_training_criterion(shifts, c, c, c, 0 * c, p, std=1.0)) == 2
+    assert len(gd.plots.theory.plot_c_of_g(shifts, c, c, c, 0 * c, p, std=1.0)) == 2
     plt.close("all")
 
 
 def test_normalised_f_curves_start_at_the_cost_of_a_missed_mode():
-    ax = gd.plots.theory.plot_ns_f()
+    ax = gd.plots.theory.plot_non_saturating_f()
     curves = {line.get_gid(): line for line in ax.get_lines() if line.get_gid()}
     assert set(curves) == {"ns", "2jsd", "rkl"}
     start = {key: line.get_ydata()[0] for key, line in curves.items()}

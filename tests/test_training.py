@@ -198,14 +198,14 @@ def test_snapshot_logits_and_samples_in_2d():
         t.discriminator_on(np.zeros(4))
 
 
-def test_step_d_and_step_g_each_move_one_player():
+def test_update_d_and_update_g_each_move_one_player():
     t = trainer()
     g0, d0 = t.G.flat.detach().clone(), t.D.flat.detach().clone()
-    t.step_d()
+    t.update_d()
     assert t.step == 0 and len(t.history) == 0
     assert torch.equal(t.G.flat, g0) and not torch.equal(t.D.flat, d0)
     d1 = t.D.flat.detach().clone()
-    t.step_g()
+    t.update_g()
     assert t.step == 1 and t.history.step.tolist() == [1] and t.history.metric_step.tolist() == [0]
     assert torch.equal(t.D.flat, d1) and not torch.equal(t.G.flat, g0)
     assert np.isfinite(t.history.d_real[-1, 0]) and np.isfinite(t.history.g_loss[-1, 0])
@@ -308,7 +308,7 @@ def test_simultaneous_step_takes_both_gradients_at_the_same_point(n_models):
     lr_g, lr_d = 0.05, 0.1
     kw = models_kwargs(
         n_models,
-        update="simultaneous",
+        scheme="simultaneous",
         g_optimizer="sgd",
         d_optimizer="sgd",
         lr_g=lr_g,
@@ -339,7 +339,7 @@ def test_simultaneous_step_takes_both_gradients_at_the_same_point(n_models):
         )
         assert max(float((a - s).abs().max()) for a, s in zip(alt, g_grads, strict=True)) > 1e-5
     assert not np.array_equal(
-        trainer(**models_kwargs(n_models, update="simultaneous")).run(5, progress=False).g_loss,
+        trainer(**models_kwargs(n_models, scheme="simultaneous")).run(5, progress=False).g_loss,
         trainer(**models_kwargs(n_models)).run(5, progress=False).g_loss,
     )
 
@@ -598,7 +598,7 @@ SPLIT_CONFIGS = [
     models_kwargs(1),
     models_kwargs(3),
     models_kwargs(3, d_steps=2, ema=0.95),
-    dict(loss="wasserstein-gp", seed=2, update="simultaneous"),
+    dict(loss="wasserstein-gp", seed=2, scheme="simultaneous"),
 ]
 
 
@@ -882,8 +882,8 @@ def test_unknown_loss_lists_the_known_ones():
         (dict(batch_size=-1), "batch_size"),
         (dict(d_steps=-1), "d_steps"),
         (dict(d_steps=1.5), "d_steps"),
-        (dict(update="leapfrog"), "update"),
-        (dict(update="simultaneous", d_steps=2), "d_steps"),
+        (dict(scheme="leapfrog"), "scheme"),
+        (dict(scheme="simultaneous", d_steps=2), "d_steps"),
         (dict(lr_g=0), "lr_g"),
         (dict(lr_g="x"), "lr_g"),
         (dict(lr_d=float("inf")), "lr_d"),

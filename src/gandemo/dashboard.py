@@ -178,17 +178,17 @@ class TrainingDashboard:
         if wait and self._thread is not None:
             self._thread.join()
 
-    def step_d(self) -> None:
+    def update_d(self) -> None:
         """One discriminator update, then a redraw (ignored while training runs)."""
         if not self.running:
-            self.trainer.step_d()
+            self.trainer.update_d()
             self._set_status("one discriminator step")
             self.redraw()
 
-    def step_g(self) -> None:
+    def update_g(self) -> None:
         """One generator update, then a redraw (ignored while training runs)."""
         if not self.running:
-            self.trainer.step_g()
+            self.trainer.update_g()
             self._set_status("one generator step")
             self.redraw()
 
@@ -260,8 +260,8 @@ class TrainingDashboard:
             "Start": self._on_start,
             "Pause": lambda _: self.pause(wait=False),
             "Reset": self._on_reset,
-            "step D": lambda _: self.step_d(),
-            "step G": lambda _: self.step_g(),
+            "step D": lambda _: self.update_d(),
+            "step G": lambda _: self.update_g(),
         }
         button_row = []
         for label, handler in buttons.items():

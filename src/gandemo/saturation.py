@@ -72,7 +72,7 @@ def pretrain_discriminator(
 
     The training goes through the book's engine: a :class:`gandemo.training.Trainer` built by
     :meth:`~gandemo.training.Trainer.from_networks` from copies of the two networks makes ``k``
-    calls of :meth:`~gandemo.training.Trainer.step_d`, each exactly one Adam update (learning
+    calls of :meth:`~gandemo.training.Trainer.update_d`, each exactly one Adam update (learning
     rate ``lr``, betas 0.5, 0.999) of :func:`gandemo.losses.discriminator_loss` on fresh
     batches of ``batch_size`` real and generated examples, drawn from the engine's streams of
     ``seed``. The generator is never updated, so D learns to reject its samples ever more
@@ -108,7 +108,7 @@ def pretrain_discriminator(
         if step in wanted:
             kept[step] = trainer.discriminator(0)
         if step < k:
-            trainer.step_d()
+            trainer.update_d()
     discriminator.load_state_dict(trainer.discriminator(0).state_dict())
     return kept
 

@@ -26,17 +26,13 @@ import numpy as np
 import torch
 from scipy import integrate
 
-from . import dirac, losses
+from . import losses
 from .data import Gaussian1D, GaussianMixture1D
 from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
 
 __all__ = [
     "FittedDiscriminator",
     "ValueStats",
-    "dirac_eigenvalues",
-    "dirac_field",
-    "dirac_jacobian",
-    "dirac_trajectory",
     "fit_discriminator",
     "gaussian_fit_landscape",
     "generator_gradient_at_optimum",
@@ -45,21 +41,15 @@ __all__ = [
     "kl_divergence",
     "kl_on_grid",
     "mass_interval",
-    "ns_f",
-    "ns_f_divergence",
-    "ns_objective",
+    "non_saturating_f",
+    "non_saturating_divergence",
+    "non_saturating_objective",
     "optimal_discriminator",
     "optimal_logit",
-    "training_criterion",
+    "c_of_g",
     "value_by_quadrature",
     "value_estimates",
 ]
-
-#: The Dirac-GAN (chapter 3), re-exported from ``gandemo.dirac``.
-dirac_field = dirac.field
-dirac_jacobian = dirac.jacobian
-dirac_eigenvalues = dirac.eigenvalues
-dirac_trajectory = dirac.trajectory
 
 
 def _log_d(a: np.ndarray) -> np.ndarray:
@@ -421,7 +411,7 @@ def js_divergence(p, q, mass: float = 1 - 1e-12) -> float:
     return _integrate(f, (p, q), mass)
 
 
-def training_criterion(p_data, p_g) -> float:
+def c_of_g(p_data, p_g) -> float:
     r""":math:`C(G) = \max_D V(D, G) = V(D^*, G)`, computed by quadrature of the value function at
     :math:`D^*` (:func:`value_by_quadrature` with :func:`optimal_logit`).
 
@@ -544,7 +534,7 @@ def fit_discriminator(
 # --------------------------------------------------------------------------------------------
 
 
-def ns_f(u) -> np.ndarray:
+def non_saturating_f(u) -> np.ndarray:
     r"""The convex function of the non-saturating objective, :math:`f(u) = (1+u)\log\frac{1+u}{2}`.
 
     :math:`f(1) = 0` and :math:`f''(u) = 1/(1+u) > 0`, so
@@ -557,9 +547,9 @@ def ns_f(u) -> np.ndarray:
     return (1 + u) * np.log((1 + u) / 2)
 
 
-def ns_f_divergence(p_data, p_g, mass: float = 1 - 1e-12) -> float:
-    r"""The f-divergence :math:`\int p_\text{data}\, f(p_g/p_\text{data})\,dx` with :func:`ns_f`,
-    by quadrature, in the stable form
+def non_saturating_divergence(p_data, p_g, mass: float = 1 - 1e-12) -> float:
+    r"""The f-divergence :math:`\int p_\text{data}\, f(p_g/p_\text{data})\,dx` with
+    :func:`non_saturating_f`, by quadrature, in the stable form
 
     .. math::
 
@@ -576,7 +566,7 @@ def ns_f_divergence(p_data, p_g, mass: float = 1 - 1e-12) -> float:
     return _integrate(f, (p_data, p_g), mass)
 
 
-def ns_objective(p_data, p_g) -> float:
+def non_saturating_objective(p_data, p_g) -> float:
     r"""The objective that the non-saturating generator follows at :math:`D^*`,
 
     .. math::

@@ -14,7 +14,7 @@ the run ``Trainer(data, loss=loss[e], seed=seed[e])`` gives alone.
 One *step* is what Algorithm 1 of Goodfellow et al. (2014) calls one iteration: ``d_steps``
 discriminator updates (:func:`discriminator_update`), each on a fresh minibatch of
 ``batch_size`` real and ``batch_size`` generated examples, then one generator update
-(:func:`generator_update`) on fresh latent codes; or, with ``update="simultaneous"``, both
+(:func:`generator_update`) on fresh latent codes; or, with ``scheme="simultaneous"``, both
 players' gradients at the same point and one update of each (:func:`simultaneous_update`).
 
 The loop never waits for the device inside a step. Every ``record_every`` steps it reads the
@@ -43,6 +43,7 @@ import torch
 from torch.optim.adam import adam as adam_update
 
 from . import losses
+from .dirac import SCHEMES
 from .models import Discriminator, Generator, MLPStack, _mlp_layers
 from .utils import (
     check_nonnegative_int,
@@ -763,9 +764,9 @@ def _check_config(c: dict) -> dict:
     if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
         raise ValueError(f"betas must be two numbers in [0, 1); got {c['betas']!r}")
     out["betas"] = betas
-    _check_choice(c["update"], "update", ("alternating", "simultaneous"))
-    if c["update"] == "simultaneous" and out["d_steps"] != 1:
-        raise ValueError(f"d_steps must be 1 with update='simultaneous'; got {c['d_steps']}")
+    _check_choice(c["scheme"], "scheme", SCHEMES)
+    if c["scheme"] == "simultaneous" and out["d_steps"] != 1:
+        raise ValueError(f"d_steps must be 1 with scheme='simultaneous'; got {c['d_steps']}")
     _check_choice(c["g_optimizer"], "g_optimizer", ("adam", "sgd"))
     _check_choice(c["d_optimizer"], "d_optimizer", ("adam", "sgd"))
     _check_choice(c["g_output"], "g_output", ("linear", "tanh"))
@@ -812,7 +813,8 @@ class Trainer:
         width, depth: hidden units per layer and hidden layers of both MLPs.
         batch_size: examples of each kind per minibatch, :math:`m`.
         d_steps: discriminator updates per generator update, :math:`k` (0 freezes D).
-        update: ``"alternating"`` or ``"simultaneous"`` (then ``d_steps`` must be 1).
+        scheme: the update scheme, one of :data:`gandemo.dirac.SCHEMES`: ``"alternating"`` or
+            ``"simultaneous"`` (then ``d_steps`` must be 1).
         lr_g, lr_d: learning rates of the two players (:meth:`set_learning_rates` changes them).
         betas: Adam's betas, shared by the two players.
         g_optimizer, d_optimizer: ``"adam"`` or ``"sgd"`` (plain gradient descent, whose step
@@ -854,7 +856,7 @@ class Trainer:
         depth: int = 2,
         batch_size: int = 128,
         d_steps: int = 1,
-        update: str = "alternating",
+        scheme: str = "alternating",
         lr_g: float = 1e-3,
         lr_d: float = 1e-3,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -894,7 +896,7 @@ class Trainer:
                 depth=depth,
                 batch_size=batch_size,
                 d_steps=d_steps,
-                update=update,
+                scheme=scheme,
                 lr_g=lr_g,
                 lr_d=lr_d,
                 betas=betas,
@@ -1141,7 +1143,7 @@ class Trainer:
     def _train_step(self) -> None:
         """One generator step (and its discriminator updates), without waiting for the device."""
         step = self.step + 1
-        if self.config["update"] == "simultaneous":
+        if self.config["scheme"] == "simultaneous":
             self._both_update(step)
         else:
             for _ in range(self.config["d_steps"]):
@@ -1291,13 +1293,13 @@ class Trainer:
                     group["lr"] = lr
                 self.config[name] = lr
 
-    def step_d(self) -> None:
+    def update_d(self) -> None:
         """Exactly one discriminator update (recorded with the next generator step)."""
         t = time.perf_counter()
         self._d_update(self.step + 1)
         self._wall += time.perf_counter() - t
 
-    def step_g(self) -> None:
+    def update_g(self) -> None:
         """Exactly one generator update; then one history record (and metrics when due)."""
         t = time.perf_counter()
         if not len(self.history._metric_step):

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "Choice",
-    "Dashboard",
+    "MultiExplorer",
     "explore",
     "Explorer",
     "figure_png",
@@ -246,7 +246,7 @@ class Choice:
         object.__setattr__(self, "value", value)
 
 
-class Dashboard(_LiveAndPlayer):
+class MultiExplorer(_LiveAndPlayer):
     """A figure with several controls: live in JupyterLab, a frame player in the HTML book.
 
     In JupyterLab every control is live and any combination is redrawn on demand (the

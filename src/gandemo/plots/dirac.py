@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import dirac
-from ..widgets import Choice, Dashboard, Slider
+from ..widgets import Choice, MultiExplorer, Slider
 from .style import COLORS, LOSS_COLORS
 
 __all__ = [
@@ -103,7 +103,7 @@ def dirac_explorer(
     frames: Sequence[dict] | None = None,
     start: tuple[float, float] = (1.0, 1.0),
     lim: float = 3.0,
-) -> Dashboard:
+) -> MultiExplorer:
     """The Dirac-GAN dashboard: loss, update scheme, step size, gamma and number of steps.
 
     Args:
@@ -132,7 +132,7 @@ def dirac_explorer(
         "gamma": Slider(0.0, 2.0, 0.05, 0.0),
         "steps": Slider(10, 3000, 10, 600),
     }
-    return Dashboard(fig, update, controls, frames)
+    return MultiExplorer(fig, update, controls, frames)
 
 
 def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None):

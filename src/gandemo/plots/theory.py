@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import theory, widgets
-from ..widgets import Choice, Dashboard, Slider
+from ..widgets import Choice, MultiExplorer, Slider
 from .style import COLORS, LOSS_COLORS, get_ax
 
 __all__ = [
@@ -20,8 +20,8 @@ __all__ = [
     "plot_estimate_spread",
     "plot_landscapes",
     "plot_learned_vs_optimal",
-    "plot_ns_f",
-    "plot_training_criterion",
+    "plot_non_saturating_f",
+    "plot_c_of_g",
     "value_estimate_explorer",
 ]
 
@@ -136,7 +136,7 @@ def dstar_explorer(
     mean_slider: Slider = Slider(-4.0, 4.0, 0.25, 0.0),
     std_slider: Slider = Slider(0.25, 3.0, 0.25, 1.0),
     x_range: tuple[float, float] = (-6.0, 6.0),
-) -> Dashboard:
+) -> MultiExplorer:
     r"""The optimal discriminator for a chosen :math:`p_\text{data}` and a Gaussian
     :math:`p_g = \mathcal N(\mu, \sigma^2)`.
 
@@ -198,7 +198,7 @@ def dstar_explorer(
         "mean": mean_slider,
         "std": std_slider,
     }
-    return Dashboard(fig, update, controls, frames)
+    return MultiExplorer(fig, update, controls, frames)
 
 
 def plot_learned_vs_optimal(p_data, p_g, fitted, region, axes=None, x_range=(-6.0, 6.0)):
@@ -247,7 +247,7 @@ def plot_learned_vs_optimal(p_data, p_g, fitted, region, axes=None, x_range=(-6.
     return axes
 
 
-def plot_training_criterion(
+def plot_c_of_g(
     shifts,
     c_quad,
     c_jsd,
@@ -275,7 +275,7 @@ def plot_training_criterion(
         std: the standard deviation of :math:`p_g`.
         shown: the shifts whose :math:`D^*` is drawn.
         ns: :math:`\mathrm{KL}(p_g \| p_\text{data}) - 2\,\mathrm{JSD}` at ``shifts``
-            (:func:`gandemo.theory.ns_objective`), or None for no bottom panel.
+            (:func:`gandemo.theory.non_saturating_objective`), or None for no bottom panel.
         axes: two axes (three with ``ns``), or None for a new figure.
 
     Returns:
@@ -374,7 +374,7 @@ def plot_training_criterion(
     return [ax_c, ax_d, ax_ns, ax_f]
 
 
-def plot_ns_f(ax=None, u_max: float = 6.0):
+def plot_non_saturating_f(ax=None, u_max: float = 6.0):
     r"""The generator functions :math:`f` of three f-divergences :math:`\int p_\text{data}
     f(p_g/p_\text{data})`: the non-saturating objective, :math:`2\,\mathrm{JSD}` and the
     reverse KL, each normalised to :math:`\tilde f(u) = f(u) - f'(1)(u - 1)`.
@@ -389,7 +389,7 @@ def plot_ns_f(ax=None, u_max: float = 6.0):
 
     ax = get_ax(ax)
     u = np.linspace(0.0, u_max, 601)
-    f_ns = theory.ns_f(u) - (u - 1)  # f'(1) = 1
+    f_ns = theory.non_saturating_f(u) - (u - 1)  # f'(1) = 1
     f_js = xlogy(u, 2 * u / (1 + u)) + np.log(2 / (1 + u))  # f'(1) = 0
     f_rkl = xlogy(u, u) - (u - 1)  # f'(1) = 1
     ax.plot(

@@ -8,8 +8,9 @@ does not pay for matplotlib, scipy or ipywidgets until a figure, a test or a wid
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
+
+from ._lazy import lazy_attributes
 
 try:
     __version__ = version("gandemo")
@@ -40,14 +41,4 @@ SHORTCUTS = {"Trainer": "training", "seed_everything": "utils"}
 
 __all__ = [*MODULES, *SHORTCUTS]
 
-
-def __getattr__(name: str):
-    if name in MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in SHORTCUTS:
-        return getattr(importlib.import_module(f"{__name__}.{SHORTCUTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), MODULES, SHORTCUTS)

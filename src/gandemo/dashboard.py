@@ -230,24 +230,18 @@ class TrainingDashboard:
                 description="data",
             ),
             "loss": w.Dropdown(options=sorted(LOSSES), value=s["loss"], description="loss"),
-            "lr_g": w.FloatLogSlider(
-                value=s["lr_g"],
-                base=10,
-                min=-4.5,
-                max=-1.5,
-                step=0.25,
-                description="lr G",
-                style=style,
-            ),
-            "lr_d": w.FloatLogSlider(
-                value=s["lr_d"],
-                base=10,
-                min=-4.5,
-                max=-1.5,
-                step=0.25,
-                description="lr D",
-                style=style,
-            ),
+            **{
+                key: w.FloatLogSlider(
+                    value=s[key],
+                    base=10,
+                    min=-4.5,
+                    max=-1.5,
+                    step=0.25,
+                    description=text,
+                    style=style,
+                )
+                for key, text in (("lr_g", "lr G"), ("lr_d", "lr D"))
+            },
             "d_steps": w.IntSlider(
                 value=s["d_steps"], min=0, max=5, description="k (D steps)", style=style
             ),

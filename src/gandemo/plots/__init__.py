@@ -19,7 +19,7 @@ not import matplotlib.
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 SUBMODULES = ("style", "losses", "theory", "dirac", "saturation", "training", "digits")
 #: names of :mod:`gandemo.plots.style` also reachable as ``gd.plots.<name>``
@@ -27,14 +27,6 @@ STYLE_NAMES = ("COLORS", "LOSS_COLORS", "use_style")
 
 __all__ = [*SUBMODULES, *STYLE_NAMES]
 
-
-def __getattr__(name: str):
-    if name in SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in STYLE_NAMES:
-        return getattr(importlib.import_module(f"{__name__}.style"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_attributes(
+    __name__, globals(), SUBMODULES, dict.fromkeys(STYLE_NAMES, "style")
+)

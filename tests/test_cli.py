@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+from importlib.metadata import version
 
 import pytest
 
@@ -60,7 +63,7 @@ def test_options_reach_the_trainer(capsys):
         *("--d-steps", "2", "--depth", "3", "--latent-dim", "4", "--json", *FAST),
     )
     assert code == 0 and json.loads(out)["loss"] == "saturating"
-    code, out, _ = run_cli(capsys, "--update", "simultaneous", "--json", *FAST)
+    code, out, _ = run_cli(capsys, "--scheme", "simultaneous", "--json", *FAST)
     assert code == 0
 
 
@@ -94,8 +97,8 @@ def test_plot_is_written(capsys, tmp_path, name):
         (["--plot", "picture.unknown"], ["--plot", ".png"]),
         (["--save", "/no/such/folder/x.pt"], ["--save", "does not exist"]),
         (["--resume", "/no/such/checkpoint.pt"], ["does not exist"]),
-        (["--update", "leapfrog"], ["--update"]),
-        (["--update", "simultaneous", "--d-steps", "3"], ["d_steps"]),
+        (["--scheme", "leapfrog"], ["--scheme"]),
+        (["--scheme", "simultaneous", "--d-steps", "3"], ["d_steps"]),
     ],
 )
 def test_bad_values_exit_2_with_one_line(capsys, args, words):
@@ -202,3 +205,49 @@ def test_ctrl_c_prints_the_summary_saves_and_exits_130(tmp_path, presses):
     assert s["interrupted"] is True and s["steps"] > 0
     t = gd.Trainer.load(ckpt, gd.data.ring())
     assert t.step == s["total_steps"] and len(t.history) > 0
+
+
+HEAVY = ("matplotlib.pyplot", "scipy.stats", "ipywidgets")
+
+
+def _heavy_modules_after(code: str) -> list[str]:
+    """The modules of :data:`HEAVY` that a fresh interpreter has loaded after running ``code``."""
+    loaded = f"[m for m in {HEAVY!r} if m in sys.modules]"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps({loaded}))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_import_gandemo_is_light():
+    assert _heavy_modules_after("import gandemo") == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["compare", "--help"]])
+def test_help_is_light_and_exits_0(argv):
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['gandemo', *{argv!r}]\n"
+        "try:\n"
+        "    runpy.run_module('gandemo', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "else:\n"
+        "    raise AssertionError('--help did not exit')"
+    )
+    assert _heavy_modules_after(code) == []
+
+
+def test_help_of_the_real_command_exits_0():
+    proc = subprocess.run(
+        [sys.executable, "-m", "gandemo", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "train" in proc.stdout and "compare" in proc.stdout
+
+
+def test_version_comes_from_the_package_metadata():
+    import gandemo
+
+    assert gandemo.__version__ == version("gandemo")

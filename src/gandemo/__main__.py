@@ -33,7 +33,8 @@ import time
 
 import numpy as np
 
-from . import data, plots
+from . import data
+from .dirac import SCHEMES
 from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
 from .utils import (
     check_nonnegative_int,
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--latent-dim", type=_positive_int, default=None)
     t.add_argument("--slope", type=_beta, default=0.2, help="LeakyReLU slope (0: ReLU)")
     t.add_argument("--ema", type=_decay, default=None, help="decay of a generator EMA")
-    t.add_argument("--update", choices=("alternating", "simultaneous"), default="alternating")
+    t.add_argument("--scheme", choices=SCHEMES, default="alternating")
     t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.add_argument("--plot", metavar="FILE", default=None, help="save the final picture here")
@@ -248,10 +249,11 @@ def plot_trainer(trainer: Trainer, path, n: int = 1000) -> None:
     """
     from matplotlib.figure import Figure
 
+    from .plots.style import COLORS as c
+
     snap = trainer.snapshot(n)
     fig = Figure(figsize=(5.6, 4.8) if trainer.dim != 1 else (7.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    c = plots.COLORS
     if trainer.dim not in (1, 2):  # images: a 6 x 6 tiling of generated examples
         side = math.isqrt(trainer.dim)
         if side * side != trainer.dim:
@@ -326,7 +328,7 @@ def _build(args) -> Trainer:
         depth=args.depth,
         d_steps=args.d_steps,
         betas=(args.beta1, args.beta2),
-        update=args.update,
+        scheme=args.scheme,
         slope=args.slope,
         ema=args.ema,
         device=args.device,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 
 from .utils import check_positive, check_positive_int
 
@@ -26,6 +25,14 @@ __all__ = [
     "ring",
     "target",
 ]
+
+
+def _norm():
+    """``scipy.stats.norm``, imported on first use (``import gandemo`` and the CLI's ``--help``
+    do not pay for scipy.stats)."""
+    from scipy import stats
+
+    return stats.norm
 
 
 def _check_finite(value, name: str) -> float:
@@ -56,11 +63,11 @@ class Gaussian1D:
 
     def pdf(self, x) -> np.ndarray:
         """Density at ``x`` (numpy array or scalar)."""
-        return stats.norm.pdf(np.asarray(x, dtype=float), self.mean, self.std)
+        return _norm().pdf(np.asarray(x, dtype=float), self.mean, self.std)
 
     def logpdf(self, x) -> np.ndarray:
         """Log-density at ``x``, finite far into the tails."""
-        return stats.norm.logpdf(np.asarray(x, dtype=float), self.mean, self.std)
+        return _norm().logpdf(np.asarray(x, dtype=float), self.mean, self.std)
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, dtype=torch.float32
@@ -73,7 +80,7 @@ class Gaussian1D:
 
     def support(self, mass: float = 0.999) -> tuple[float, float]:
         """The central interval that holds ``mass`` of the probability."""
-        return tuple(stats.norm.interval(mass, self.mean, self.std))
+        return tuple(_norm().interval(mass, self.mean, self.std))
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class GaussianMixture1D:
         """Density at ``x``."""
         x = np.asarray(x, dtype=float)
         return sum(
-            w * stats.norm.pdf(x, m, s)
+            w * _norm().pdf(x, m, s)
             for w, m, s in zip(self.weights, self.means, self.stds, strict=True)
         )
 
@@ -122,7 +129,7 @@ class GaussianMixture1D:
         """Log-density at ``x`` (log-sum-exp over components, finite in the tails)."""
         x = np.asarray(x, dtype=float)
         terms = [
-            np.log(w) + stats.norm.logpdf(x, m, s)
+            np.log(w) + _norm().logpdf(x, m, s)
             for w, m, s in zip(self.weights, self.means, self.stds, strict=True)
             if w > 0
         ]
@@ -143,8 +150,8 @@ class GaussianMixture1D:
     def support(self, mass: float = 0.999) -> tuple[float, float]:
         """An interval holding at least ``mass`` of the probability (union of the components')."""
         pairs = list(zip(self.means, self.stds, strict=True))
-        lo = min(stats.norm.ppf((1 - mass) / 2, m, s) for m, s in pairs)
-        hi = max(stats.norm.ppf((1 + mass) / 2, m, s) for m, s in pairs)
+        lo = min(_norm().ppf((1 - mass) / 2, m, s) for m, s in pairs)
+        hi = max(_norm().ppf((1 + mass) / 2, m, s) for m, s in pairs)
         return float(lo), float(hi)
 
 

@@ -139,12 +139,12 @@ def test_losses_of_logits_match_package(page, name):
     spec = losses.LOSSES[name]
     r = t64(LOGITS).requires_grad_(True)
     f = t64(LOGITS_F).requires_grad_(True)
-    d = spec.d(r, f)
+    d = spec.d_loss(r, f)
     dr, df = torch.autograd.grad(d, (r, f))
     f2 = t64(LOGITS_F).requires_grad_(True)
-    g = spec.g(f2)
+    g = spec.g_loss(f2)
     (gf,) = torch.autograd.grad(g, f2)
-    assert out["penalty"] == spec.penalty
+    assert out["penalty"] == spec.penalty_weight
     errors = [
         err(out["d"], d.item()),
         err(out["dr"], dr),
@@ -223,9 +223,9 @@ def test_gradients_match_autograd(page, name, act):
     real_t, u_t = t64(real), t64(u)[:, None]
     with torch.no_grad():
         fake = gen(gw, t64(z))
-    d_loss = spec.d(disc(dw, real_t), disc(dw, fake))
-    if spec.penalty:
-        d_loss = d_loss + spec.penalty * losses.gradient_penalty(
+    d_loss = spec.d_loss(disc(dw, real_t), disc(dw, fake))
+    if spec.penalty_weight:
+        d_loss = d_loss + spec.penalty_weight * losses.gradient_penalty(
             lambda x: disc(dw, x), real_t, fake, u_t
         )
     (d_grad,) = torch.autograd.grad(d_loss, dw)
@@ -238,7 +238,7 @@ def test_gradients_match_autograd(page, name, act):
     gw2 = t64(g_flat).requires_grad_(True)
     fake2 = gen(gw2, t64(z2))
     fake2.retain_grad()
-    g_loss = spec.g(disc(t64(d_flat), fake2))
+    g_loss = spec.g_loss(disc(t64(d_flat), fake2))
     g_loss.backward()
 
     # D's input gradient

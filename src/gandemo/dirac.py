@@ -45,7 +45,6 @@ from . import losses
 from .utils import check_nonnegative_int, check_positive
 
 __all__ = [
-    "DIRAC_LOSSES",
     "SCHEMES",
     "eigenvalues",
     "field",
@@ -58,7 +57,6 @@ __all__ = [
     "update_matrix",
 ]
 
-DIRAC_LOSSES = ("saturating", "non-saturating")
 SCHEMES = ("simultaneous", "alternating")
 
 
@@ -69,8 +67,8 @@ def _sigmoid(t):
 
 
 def _check_loss(loss: str) -> str:
-    if loss not in DIRAC_LOSSES:
-        raise ValueError(f"loss must be one of {DIRAC_LOSSES}; got {loss!r}")
+    if loss not in losses.CLASSIC:
+        raise ValueError(f"loss must be one of {losses.CLASSIC}; got {loss!r}")
     return loss
 
 
@@ -138,12 +136,13 @@ def player_losses(theta, psi, loss: str = "saturating", gamma: float = 0.0):
 
     Args:
         theta, psi: 0-dim tensors (with ``requires_grad`` to differentiate) or floats.
-        loss: the generator loss.
+        loss: the generator loss, one of :data:`gandemo.losses.CLASSIC`.
         gamma: R1 penalty weight.
 
     Returns:
         ``(L_D, L_G)``: :func:`gandemo.losses.discriminator_loss` plus
-        :math:`\tfrac{\gamma}{2}\psi^2`, and :func:`gandemo.losses.generator_loss`.
+        :math:`\tfrac{\gamma}{2}\psi^2`, and the generator loss ``loss`` of
+        :data:`gandemo.losses.LOSSES`.
     """
     loss, gamma = _check_loss(loss), _check_gamma(gamma)
     theta = losses.as_tensor(theta, "theta").reshape(1)
@@ -151,7 +150,7 @@ def player_losses(theta, psi, loss: str = "saturating", gamma: float = 0.0):
     real_logits = psi * torch.zeros_like(theta)
     fake_logits = psi * theta
     d_loss = losses.discriminator_loss(real_logits, fake_logits) + 0.5 * gamma * psi[0] ** 2
-    g_loss = losses.generator_loss(fake_logits, kind=loss)
+    g_loss = losses.get_loss(loss).g_loss(fake_logits)
     return d_loss, g_loss
 
 

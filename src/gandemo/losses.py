@@ -14,8 +14,12 @@ Conventions used throughout the book (chapter 1 derives them):
 
   which :math:`D` maximises and :math:`G` minimises.
 
-Every function takes tensors, lists or numpy arrays and returns a 0-dim tensor that autograd can
-differentiate. Functions of logits are computed in logit space with softplus,
+Every function takes tensors, lists or numpy arrays and returns a tensor that autograd can
+differentiate. The value function and the players' losses reduce over the last axis only: inputs of
+shape ``(m,)`` give a 0-dim tensor, inputs of shape ``(k, m)`` (k models side by side) give k
+values. The two expectations of :math:`V` are estimated by separate means, so the real and the
+generated batches may have different sizes :math:`m_r` and :math:`m_f` (the leading dimensions
+must agree). Functions of logits are computed in logit space with softplus,
 :math:`\log D = -\operatorname{softplus}(-a)` and :math:`\log(1 - D) = -\operatorname{softplus}(a)`,
 never as ``log(sigmoid(a))``, so they stay finite and keep their gradients for any finite logit.
 Bad input raises :class:`ValueError` naming the argument and the problem.
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
@@ -34,10 +37,9 @@ import torch.nn.functional as F
 __all__ = [
     "as_tensor",
     "bce",
+    "CLASSIC",
     "discriminator_loss",
     "GANLoss",
-    "generator_loss",
-    "GENERATOR_LOSS_KINDS",
     "get_loss",
     "gradient_penalty",
     "hinge_discriminator_loss",
@@ -46,7 +48,6 @@ __all__ = [
     "least_squares_generator_loss",
     "loss_table",
     "LOSSES",
-    "minimax_discriminator_loss",
     "non_saturating_generator_loss",
     "saturating_generator_loss",
     "value_function",
@@ -54,8 +55,6 @@ __all__ = [
     "wasserstein_generator_loss",
 ]
 
-GENERATOR_LOSS_KINDS = ("saturating", "non-saturating")
-GeneratorLossKind = Literal["saturating", "non-saturating"]
 ArrayLike = torch.Tensor | np.ndarray | list | tuple | float
 
 
@@ -119,6 +118,31 @@ def _common_dtype(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch
     return a.to(dtype), b.to(dtype)
 
 
+def _two_batches(
+    real: ArrayLike, fake: ArrayLike, name_r: str, name_f: str, *, probabilities: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a real and a generated batch, ``(..., m_r)`` and ``(..., m_f)``: the leading
+    dimensions must agree, the batch sizes need not."""
+    r = as_tensor(real, name_r, probabilities=probabilities)
+    f = as_tensor(fake, name_f, probabilities=probabilities)
+    if r.shape[:-1] != f.shape[:-1]:
+        raise ValueError(
+            f"{name_r} and {name_f} must agree in all but the last dimension (the batch); got "
+            f"shapes {tuple(r.shape)} and {tuple(f.shape)}"
+        )
+    return _common_dtype(r, f)
+
+
+def _pair(real_logits, fake_logits, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    if not check:
+        return real_logits, fake_logits
+    return _two_batches(real_logits, fake_logits, "real_logits", "fake_logits")
+
+
+def _one(fake_logits, check: bool) -> torch.Tensor:
+    return as_tensor(fake_logits, "fake_logits") if check else fake_logits
+
+
 def bce(probs: ArrayLike, targets: ArrayLike) -> torch.Tensor:
     r"""Mean binary cross-entropy of probabilities against targets, the textbook formula.
 
@@ -160,71 +184,60 @@ def value_function(d_real: ArrayLike, d_fake: ArrayLike) -> torch.Tensor:
 
     .. math::
 
-        \hat V = \frac{1}{m}\sum_{i=1}^{m} \log D(x_i)
-               + \frac{1}{m}\sum_{i=1}^{m} \log\bigl(1 - D(G(z_i))\bigr)
+        \hat V = \frac{1}{m_r}\sum_{i=1}^{m_r} \log D(x_i)
+               + \frac{1}{m_f}\sum_{j=1}^{m_f} \log\bigl(1 - D(G(z_j))\bigr)
 
-    :math:`D` maximises it, :math:`G` minimises it. It is the sum of the two per-label means of the
-    log-likelihood, i.e. minus the sum of the two per-label BCE means, and twice minus the mean BCE
-    over the mixed batch of :math:`2m` examples. Each mean is an unbiased estimate of its
-    expectation in :math:`V(D, G)`.
+    :math:`D` maximises it, :math:`G` minimises it. Each expectation of :math:`V(D, G)` gets its
+    own unbiased mean, so the two batch sizes may differ. With :math:`m_r = m_f = m` it is the sum
+    of the two per-label means of the log-likelihood, i.e. minus the sum of the two per-label BCE
+    means, and twice minus the mean BCE over the mixed batch of :math:`2m` examples.
 
     Args:
-        d_real: :math:`D(x_i)` on real examples, probabilities in [0, 1].
-        d_fake: :math:`D(G(z_i))` on generated examples, probabilities in [0, 1], same shape as
-            ``d_real`` (the estimate pairs m real with m generated examples).
+        d_real: :math:`D(x_i)` on real examples, probabilities in [0, 1], shape ``(..., m_r)``.
+        d_fake: :math:`D(G(z_j))` on generated examples, probabilities in [0, 1], shape
+            ``(..., m_f)``; the leading dimensions must be those of ``d_real``.
 
     Returns:
-        :math:`\hat V \le 0`, a 0-dim tensor (``-inf`` if some ``D(x) = 0`` or ``D(G(z)) = 1``).
+        :math:`\hat V \le 0`, reduced over the last axis (0-dim for 1-D inputs); ``-inf`` if some
+        ``D(x) = 0`` or ``D(G(z)) = 1``.
     """
-    dr = as_tensor(d_real, "d_real", probabilities=True)
-    df = as_tensor(d_fake, "d_fake", probabilities=True)
-    _same_shape(dr, df, "d_real", "d_fake")
-    dr, df = _common_dtype(dr, df)
-    return torch.log(dr).mean() + torch.log1p(-df).mean()
+    dr, df = _two_batches(d_real, d_fake, "d_real", "d_fake", probabilities=True)
+    return torch.log(dr).mean(-1) + torch.log1p(-df).mean(-1)
 
 
 def discriminator_loss(
     real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
 ) -> torch.Tensor:
-    r"""Discriminator loss from logits: minus the minibatch value function, minimised by D.
+    r"""Discriminator loss of the minimax game from logits: minus the minibatch value function.
 
     With :math:`D = \sigma(a)`,
 
     .. math::
 
-        L_D = -\hat V = \frac{1}{m}\sum_i \operatorname{softplus}(-a^\text{real}_i)
-                      + \frac{1}{m}\sum_i \operatorname{softplus}(a^\text{fake}_i),
+        L_D = -\hat V = \frac{1}{m_r}\sum_i \operatorname{softplus}(-a^\text{real}_i)
+                      + \frac{1}{m_f}\sum_j \operatorname{softplus}(a^\text{fake}_j),
 
     which equals the sum of the two per-label BCE means (real examples labelled 1, generated
-    ones 0), or twice the BCE over the mixed batch. At :math:`D = 1/2` everywhere it is
-    :math:`2 \ln 2`.
+    ones 0), or, for :math:`m_r = m_f`, twice the BCE over the mixed batch. At :math:`D = 1/2`
+    everywhere it is :math:`2 \ln 2`. D minimises it.
 
     Args:
-        real_logits: discriminator logits :math:`a` on real examples.
-        fake_logits: discriminator logits on generated examples, same shape as ``real_logits``.
-        check: check the inputs (finite, non-empty, same shape). The check reads the values back
-            to the host; a training loop that must not wait for the device on every step passes
-            tensors with ``check=False`` and watches the loss for NaN instead.
+        real_logits: discriminator logits :math:`a` on real examples, shape ``(..., m_r)``.
+        fake_logits: discriminator logits on generated examples, shape ``(..., m_f)``; the leading
+            dimensions must be those of ``real_logits``.
+        check: check the inputs (finite, non-empty, matching leading dimensions). The check reads
+            the values back to the host; a training loop that must not wait for the device on
+            every step passes tensors with ``check=False`` and watches the loss for NaN instead.
 
     Returns:
-        :math:`L_D \ge 0`, a 0-dim tensor.
+        :math:`L_D \ge 0`, reduced over the last axis (0-dim for 1-D inputs).
     """
-    if check:
-        r = as_tensor(real_logits, "real_logits")
-        f = as_tensor(fake_logits, "fake_logits")
-        _same_shape(r, f, "real_logits", "fake_logits")
-        r, f = _common_dtype(r, f)
-    else:
-        r, f = real_logits, fake_logits
-    return F.softplus(-r).mean() + F.softplus(f).mean()
+    r, f = _pair(real_logits, fake_logits, check)
+    return F.softplus(-r).mean(-1) + F.softplus(f).mean(-1)
 
 
-def generator_loss(
-    fake_logits: ArrayLike, kind: GeneratorLossKind = "non-saturating", *, check: bool = True
-) -> torch.Tensor:
-    r"""Generator loss from the discriminator's logits on generated examples, minimised by G.
-
-    ``kind="saturating"`` (the minimax game of Goodfellow et al. 2014):
+def saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r"""Saturating generator loss (the minimax game of Goodfellow et al. 2014), minimised by G.
 
     .. math::
 
@@ -233,8 +246,20 @@ def generator_loss(
 
     the only term of :math:`\hat V` that depends on G. Its gradient with respect to a logit is
     :math:`-\sigma(a_i)/m = -D(G(z_i))/m`, which vanishes when D confidently rejects the sample.
+    At :math:`D = 1/2` it is :math:`-\ln 2`.
 
-    ``kind="non-saturating"`` (the heuristic of the same paper):
+    Args:
+        fake_logits: discriminator logits :math:`a_i` on generated examples, shape ``(..., m)``.
+        check: check the input (see :func:`discriminator_loss`).
+
+    Returns:
+        The loss, reduced over the last axis (0-dim for 1-D input).
+    """
+    return -F.softplus(_one(fake_logits, check)).mean(-1)
+
+
+def non_saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
+    r"""Non-saturating generator loss (the heuristic of Goodfellow et al. 2014), minimised by G.
 
     .. math::
 
@@ -242,66 +267,16 @@ def generator_loss(
                       = \frac{1}{m}\sum_i \operatorname{softplus}(-a_i) \;\ge 0,
 
     i.e. BCE of the generated examples against the *real* label 1. Its logit gradient is
-    :math:`(\sigma(a_i) - 1)/m`, close to :math:`-1/m` exactly where the saturating one vanishes.
-    At :math:`D = 1/2` the two losses are :math:`-\ln 2` and :math:`\ln 2`.
+    :math:`(\sigma(a_i) - 1)/m`, close to :math:`-1/m` exactly where the saturating one
+    (:func:`saturating_generator_loss`) vanishes. At :math:`D = 1/2` it is :math:`\ln 2`.
 
     Args:
-        fake_logits: discriminator logits :math:`a_i` on generated examples.
-        kind: ``"saturating"`` or ``"non-saturating"``.
+        fake_logits: discriminator logits :math:`a_i` on generated examples, shape ``(..., m)``.
         check: check the input (see :func:`discriminator_loss`).
 
     Returns:
-        The loss, a 0-dim tensor.
+        The loss, reduced over the last axis (0-dim for 1-D input).
     """
-    if kind not in GENERATOR_LOSS_KINDS:
-        raise ValueError(f"kind must be one of {GENERATOR_LOSS_KINDS}; got {kind!r}")
-    a = as_tensor(fake_logits, "fake_logits") if check else fake_logits
-    if kind == "saturating":
-        return -F.softplus(a).mean()
-    return F.softplus(-a).mean()
-
-
-# ---------------------------------------------------------------------------------------------
-# The loss zoo (chapter 7): losses beyond the two classics, and the registry the training loop
-# uses. Every function here reduces over the LAST axis only, so logits of shape (k, m) (k models
-# side by side, m examples each) give k losses; logits of shape (m,) give one 0-dim loss.
-# ---------------------------------------------------------------------------------------------
-
-
-def _pair(real_logits, fake_logits, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    if not check:
-        return real_logits, fake_logits
-    r = as_tensor(real_logits, "real_logits")
-    f = as_tensor(fake_logits, "fake_logits")
-    _same_shape(r, f, "real_logits", "fake_logits")
-    return _common_dtype(r, f)
-
-
-def _one(fake_logits, check: bool) -> torch.Tensor:
-    return as_tensor(fake_logits, "fake_logits") if check else fake_logits
-
-
-def minimax_discriminator_loss(
-    real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
-) -> torch.Tensor:
-    r""":func:`discriminator_loss` reduced over the last axis only (one loss per model).
-
-    .. math:: L_D = \frac1m\sum_i \operatorname{softplus}(-a^\text{real}_i)
-              + \frac1m\sum_i \operatorname{softplus}(a^\text{fake}_i)
-    """
-    r, f = _pair(real_logits, fake_logits, check)
-    return F.softplus(-r).mean(-1) + F.softplus(f).mean(-1)
-
-
-def saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
-    r""":func:`generator_loss` ``"saturating"`` reduced over the last axis:
-    :math:`L_G = -\frac1m\sum_i \operatorname{softplus}(a_i) = \frac1m\sum_i\log(1 - D(G(z_i)))`."""
-    return -F.softplus(_one(fake_logits, check)).mean(-1)
-
-
-def non_saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
-    r""":func:`generator_loss` ``"non-saturating"`` reduced over the last axis:
-    :math:`L_G = \frac1m\sum_i \operatorname{softplus}(-a_i) = -\frac1m\sum_i\log D(G(z_i))`."""
     return F.softplus(-_one(fake_logits, check)).mean(-1)
 
 
@@ -315,7 +290,8 @@ def least_squares_discriminator_loss(
 
     .. math::
 
-        L_D = \frac{1}{2m}\sum_i (a^\text{real}_i - 1)^2 + \frac{1}{2m}\sum_i (a^\text{fake}_i)^2.
+        L_D = \frac{1}{2m_r}\sum_i (a^\text{real}_i - 1)^2
+            + \frac{1}{2m_f}\sum_j (a^\text{fake}_j)^2.
 
     For a fixed generator the minimiser is :math:`a^*(x) = p_\text{data}/(p_\text{data} + p_g)`,
     the same function as the BCE discriminator's :math:`D^*`; at :math:`p_g = p_\text{data}` it is
@@ -340,8 +316,8 @@ def hinge_discriminator_loss(
 
     .. math::
 
-        L_D = \frac1m\sum_i \max(0, 1 - a^\text{real}_i)
-            + \frac1m\sum_i \max(0, 1 + a^\text{fake}_i).
+        L_D = \frac{1}{m_r}\sum_i \max(0, 1 - a^\text{real}_i)
+            + \frac{1}{m_f}\sum_j \max(0, 1 + a^\text{fake}_j).
 
     Examples beyond the margin (:math:`a^\text{real} > 1`, :math:`a^\text{fake} < -1`) give no
     gradient at all. When :math:`p_g = p_\text{data}` every :math:`a \in [-1, 1]` is optimal and
@@ -362,7 +338,7 @@ def wasserstein_critic_loss(
 ) -> torch.Tensor:
     r"""Wasserstein GAN (Arjovsky et al. 2017), critic side, without its penalty:
 
-    .. math:: L_C = \frac1m\sum_i a^\text{fake}_i - \frac1m\sum_i a^\text{real}_i.
+    .. math:: L_C = \frac{1}{m_f}\sum_j a^\text{fake}_j - \frac{1}{m_r}\sum_i a^\text{real}_i.
 
     Over 1-Lipschitz critics, :math:`-\min L_C` is the Wasserstein-1 distance between
     :math:`p_\text{data}` and :math:`p_g` (Kantorovich-Rubinstein duality). The Lipschitz
@@ -415,35 +391,36 @@ def gradient_penalty(
 
 @dataclass(frozen=True)
 class GANLoss:
-    r"""One entry of :data:`LOSSES`: a GAN objective as two losses of logits.
+    r"""One entry of :data:`LOSSES`: a GAN objective as two losses of logits, both minimised.
+
+    The two losses are the functions of this module, with their ``check`` argument: a caller
+    with lists or arrays calls them as they are; the training loop, which must not wait for the
+    device on every step, calls them on tensors with ``check=False``.
 
     Attributes:
         name: the registry key.
-        d: ``d(real_logits, fake_logits)``, the discriminator's (critic's) loss, minimised.
-        g: ``g(fake_logits)``, the generator's loss, minimised.
-        penalty: weight :math:`\lambda` of :func:`gandemo.losses.gradient_penalty` added to
-            ``d`` (0: none).
-        d_equilibrium, g_equilibrium: the losses' values at the equilibrium
-            :math:`p_g = p_\text{data}` with the optimal discriminator, where they are fixed
-            numbers (None where any value is possible, e.g. :math:`-\mathbb E[a]`).
+        d_loss: ``d_loss(real_logits, fake_logits, check=True)``, the discriminator's (critic's)
+            loss, one per model (reduced over the last axis).
+        g_loss: ``g_loss(fake_logits, check=True)``, the generator's loss, one per model.
+        penalty_weight: the weight :math:`\lambda` of :func:`gradient_penalty` added to
+            ``d_loss`` (0: no penalty).
+        d_equilibrium: the value of ``d_loss`` at the equilibrium :math:`p_g = p_\text{data}` with
+            the optimal discriminator, where it is a fixed number (None where any value is
+            possible, e.g. :math:`\mathbb E[a_f] - \mathbb E[a_r]` with a penalty).
+        g_equilibrium: the value of ``g_loss`` there (None where any value is possible, e.g.
+            :math:`-\mathbb E[a_f]`).
         formula: the two losses in LaTeX, for tables.
         reference: where the objective comes from.
     """
 
     name: str
-    d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g: Callable[[torch.Tensor], torch.Tensor]
-    penalty: float = 0.0
+    d_loss: Callable[..., torch.Tensor]
+    g_loss: Callable[..., torch.Tensor]
+    penalty_weight: float = 0.0
     d_equilibrium: float | None = None
     g_equilibrium: float | None = None
     formula: str = ""
     reference: str = ""
-
-
-def _no_check(f):
-    if f.__code__.co_argcount == 2:
-        return lambda r, a: f(r, a, check=False)
-    return lambda a: f(a, check=False)
 
 
 _LN2 = float(np.log(2.0))
@@ -456,8 +433,8 @@ LOSSES: dict[str, GANLoss] = {
     for loss in (
         GANLoss(
             "saturating",
-            _no_check(minimax_discriminator_loss),
-            _no_check(saturating_generator_loss),
+            discriminator_loss,
+            saturating_generator_loss,
             d_equilibrium=2 * _LN2,
             g_equilibrium=-_LN2,
             formula=r"$L_D = -\hat V$, $L_G = \overline{\log(1 - D(G(z)))}$",
@@ -465,8 +442,8 @@ LOSSES: dict[str, GANLoss] = {
         ),
         GANLoss(
             "non-saturating",
-            _no_check(minimax_discriminator_loss),
-            _no_check(non_saturating_generator_loss),
+            discriminator_loss,
+            non_saturating_generator_loss,
             d_equilibrium=2 * _LN2,
             g_equilibrium=_LN2,
             formula=r"$L_D = -\hat V$, $L_G = -\overline{\log D(G(z))}$",
@@ -474,8 +451,8 @@ LOSSES: dict[str, GANLoss] = {
         ),
         GANLoss(
             "least-squares",
-            _no_check(least_squares_discriminator_loss),
-            _no_check(least_squares_generator_loss),
+            least_squares_discriminator_loss,
+            least_squares_generator_loss,
             d_equilibrium=0.25,
             g_equilibrium=0.125,
             formula=r"$L_D = \frac12\overline{(a_r - 1)^2} + \frac12\overline{a_f^2}$, "
@@ -484,8 +461,8 @@ LOSSES: dict[str, GANLoss] = {
         ),
         GANLoss(
             "hinge",
-            _no_check(hinge_discriminator_loss),
-            _no_check(hinge_generator_loss),
+            hinge_discriminator_loss,
+            hinge_generator_loss,
             d_equilibrium=2.0,
             formula=r"$L_D = \overline{[1 - a_r]_+} + \overline{[1 + a_f]_+}$, "
             r"$L_G = -\overline{a_f}$",
@@ -493,14 +470,21 @@ LOSSES: dict[str, GANLoss] = {
         ),
         GANLoss(
             "wasserstein-gp",
-            _no_check(wasserstein_critic_loss),
-            _no_check(wasserstein_generator_loss),
-            penalty=10.0,
+            wasserstein_critic_loss,
+            wasserstein_generator_loss,
+            penalty_weight=10.0,
             formula=r"$L_C = \overline{a_f} - \overline{a_r} + 10\,P$, $L_G = -\overline{a_f}$",
             reference="Arjovsky et al. (2017); Gulrajani et al. (2017), WGAN-GP",
         ),
     )
 }
+
+#: The two classic generator losses of Goodfellow et al. (2014), in registry order. They are the
+#: entries that play the minimax game's :func:`discriminator_loss` and differ only in the
+#: generator's loss: ``("saturating", "non-saturating")``.
+CLASSIC: tuple[str, ...] = tuple(
+    name for name, spec in LOSSES.items() if spec.d_loss is discriminator_loss
+)
 
 
 def get_loss(name: str) -> GANLoss:

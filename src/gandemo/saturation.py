@@ -39,12 +39,10 @@ __all__ = [
     "pretrain_discriminator",
 ]
 
-KINDS = losses.GENERATOR_LOSS_KINDS
-
 
 def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+    if kind not in losses.CLASSIC:
+        raise ValueError(f"kind must be one of {losses.CLASSIC}; got {kind!r}")
     return kind
 
 
@@ -121,7 +119,7 @@ def batch_grad_norm(generator: Generator, discriminator: Discriminator, z, kind:
     r"""Norm of :math:`\nabla_\theta L_G` for the batch of latent codes ``z`` (shape (m, d))."""
     _check_kind(kind)
     generator.zero_grad(set_to_none=True)
-    losses.generator_loss(discriminator(generator(z)), kind).backward()
+    losses.get_loss(kind).g_loss(discriminator(generator(z))).backward()
     norm = float(torch.linalg.vector_norm(_flat_grad(generator)))
     generator.zero_grad(set_to_none=True)
     discriminator.zero_grad(set_to_none=True)
@@ -133,8 +131,8 @@ def per_sample_grad_norms(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Per-sample gradient norms :math:`\|\nabla_\theta \ell(a_i)\|` and the logits :math:`a_i`.
 
-    One backward pass per latent code, each through :func:`gandemo.losses.generator_loss` on a
-    batch of one.
+    One backward pass per latent code, each through the generator loss ``kind`` of
+    :data:`gandemo.losses.LOSSES` on a batch of one.
 
     Returns:
         ``(norms, logits)``, two arrays of length m.
@@ -144,7 +142,7 @@ def per_sample_grad_norms(
     for i in range(z.shape[0]):
         generator.zero_grad(set_to_none=True)
         a = discriminator(generator(z[i : i + 1]))
-        losses.generator_loss(a, kind).backward()
+        losses.get_loss(kind).g_loss(a).backward()
         norms.append(float(torch.linalg.vector_norm(_flat_grad(generator))))
         logits.append(float(a.detach()[0]))
     generator.zero_grad(set_to_none=True)
@@ -282,10 +280,10 @@ def compare_runs(
     pretrain_discriminator(disc, gen, data, k, seed=seed)
     trainer = training.Trainer.from_networks(
         data,
-        [gen] * len(KINDS),
-        [disc] * len(KINDS),
-        loss=list(KINDS),
-        seed=[seed + 1] * len(KINDS),
+        [gen] * len(losses.CLASSIC),
+        [disc] * len(losses.CLASSIC),
+        loss=list(losses.CLASSIC),
+        seed=[seed + 1] * len(losses.CLASSIC),
         batch_size=batch_size,
         lr_g=lr_g,
         lr_d=lr_d,
@@ -302,7 +300,7 @@ def compare_runs(
 
     trainer.run(steps, callback=measure, every=record_every, progress=False)
     runs = {}
-    for e, kind in enumerate(KINDS):
+    for e, kind in enumerate(losses.CLASSIC):
         h = trainer.history.model(e)
         h.metrics["mean"] = np.array([means[s][e] for s in h.metric_step])
         runs[kind] = h

@@ -519,7 +519,7 @@ def fit_discriminator(
     for k in range(steps):
         x_real = p_data.sample(batch_size, gen).reshape(-1, 1)
         x_fake = p_g.sample(batch_size, gen).reshape(-1, 1)
-        loss = losses.discriminator_loss(net(x_real), net(x_fake))
+        loss = losses.discriminator_loss(net(x_real)[:, 0], net(x_fake)[:, 0])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -590,9 +590,10 @@ def generator_gradient_at_optimum(
     :math:`p_g = \mathcal N(\mu, \sigma^2)`, with the discriminator frozen at :math:`D^*`.
 
     The generator is :math:`G(z) = \mu + \sigma z`, :math:`z \sim \mathcal N(0, 1)`; the loss is
-    :func:`gandemo.losses.generator_loss` on the logits :math:`a^*(G(z))` of the optimal
-    discriminator for the *current* :math:`p_g`, which is held fixed while differentiating (as
-    in training, where D is a separate network). Autograd flows through :math:`G(z)` only.
+    the generator loss ``kind`` of :data:`gandemo.losses.LOSSES` on the logits :math:`a^*(G(z))`
+    of the optimal discriminator for the *current* :math:`p_g`, which is held fixed while
+    differentiating (as in training, where D is a separate network). Autograd flows through
+    :math:`G(z)` only.
 
     Args:
         p_data: a :class:`~gandemo.data.Gaussian1D` or :class:`~gandemo.data.GaussianMixture1D`.
@@ -604,6 +605,8 @@ def generator_gradient_at_optimum(
     Returns:
         ``[d/dmu, d/dsigma]`` of the expected loss, a numpy array.
     """
+    if kind not in losses.CLASSIC:
+        raise ValueError(f"kind must be one of {losses.CLASSIC}; got {kind!r}")
     p_g = Gaussian1D(mean, std)
     if _torch_logpdf(p_data, torch.zeros(1)) is None:
         raise ValueError("p_data must be a Gaussian1D or GaussianMixture1D")
@@ -614,7 +617,7 @@ def generator_gradient_at_optimum(
     )
     mu = torch.tensor(p_g.mean, dtype=torch.float64, requires_grad=True)
     sigma = torch.tensor(p_g.std, dtype=torch.float64, requires_grad=True)
-    loss = losses.generator_loss(logit(mu + sigma * z), kind=kind)
+    loss = losses.get_loss(kind).g_loss(logit(mu + sigma * z))
     loss.backward()
     return np.array([float(mu.grad), float(sigma.grad)])
 

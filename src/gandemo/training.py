@@ -100,8 +100,8 @@ class ModelLosses:
     r"""The losses of :math:`E` models side by side: model :math:`e` uses ``names[e]``.
 
     ``d`` and ``g`` take logits of shape ``(E, m)`` and return one loss per model, ``(E,)``;
-    consecutive models with the same loss are computed by one call of it. A single
-    :class:`gandemo.losses.GANLoss` works the same way for one model.
+    consecutive models with the same loss are computed by one call of it, unchecked
+    (``check=False``: no host sync in the training loop).
     """
 
     def __init__(self, names: Sequence[str]) -> None:
@@ -113,20 +113,22 @@ class ModelLosses:
             if i == len(self.names) or self.names[i] != self.names[start]:
                 self.groups.append((self.specs[start], slice(start, i)))
                 start = i
-        self.penalized = any(spec.penalty for spec in self.specs)
+        self.penalized = any(spec.penalty_weight for spec in self.specs)
 
     def d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         """The discriminators' losses, ``(E,)``."""
         if len(self.groups) == 1:
-            return self.specs[0].d(real_logits, fake_logits)
-        parts = [spec.d(real_logits[sl], fake_logits[sl]) for spec, sl in self.groups]
+            return self.specs[0].d_loss(real_logits, fake_logits, check=False)
+        parts = [
+            spec.d_loss(real_logits[sl], fake_logits[sl], check=False) for spec, sl in self.groups
+        ]
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def g(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """The generators' losses, ``(E,)``."""
         if len(self.groups) == 1:
-            return self.specs[0].g(fake_logits)
-        parts = [spec.g(fake_logits[sl]) for spec, sl in self.groups]
+            return self.specs[0].g_loss(fake_logits, check=False)
+        parts = [spec.g_loss(fake_logits[sl], check=False) for spec, sl in self.groups]
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def penalty(self, disc: MLPStack, real, fake, u) -> torch.Tensor:
@@ -134,7 +136,7 @@ class ModelLosses:
         parts = []
         for spec, sl in self.groups:
             n = sl.stop - sl.start
-            if not spec.penalty:
+            if not spec.penalty_weight:
                 parts.append(real.new_zeros(n))
                 continue
             rows = None if n == disc.n_models else disc.flat[sl]
@@ -143,7 +145,7 @@ class ModelLosses:
                 return disc(x, rows)[..., 0]
 
             pen = losses.gradient_penalty(critic, real[sl], fake[sl], u[sl])
-            parts.append(spec.penalty * pen)
+            parts.append(spec.penalty_weight * pen)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
@@ -217,9 +219,14 @@ class ModelHistory:
     Attributes:
         loss, seed: the model's loss and seed.
         step: the step of each record; ``d_loss``, ``g_loss``, ``d_real`` (mean
-            :math:`\\sigma(a)` on real examples), ``d_fake`` (on generated ones: from the
-            discriminator's batches, or the generator's when D is frozen), ``g_grad_norm``,
-            ``d_grad_norm``: window means since the previous record, ``(records,)`` arrays.
+            :math:`\\sigma(a)` of the logits on real examples), ``d_fake`` (on generated ones:
+            from the discriminator's batches, or the generator's when D is frozen),
+            ``g_grad_norm``, ``d_grad_norm``: window means since the previous record,
+            ``(records,)`` arrays. For the BCE losses (saturating, non-saturating)
+            :math:`\\sigma(a)` is D's probability that an example is real; the least-squares,
+            hinge and Wasserstein critics output scores, not probabilities, and for them
+            ``d_real`` and ``d_fake`` are only squashed scores (1/2 at score 0) that show the
+            two sides drifting apart.
         wall_time: training seconds at each record.
         metric_step, metrics: the steps of the metric records and, per metric name, the values.
     """

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import dirac
+from .. import dirac, losses
 from ..widgets import Choice, MultiExplorer, Slider
 from .style import COLORS, LOSS_COLORS
 
@@ -117,7 +117,7 @@ def dirac_explorer(
         frames = [
             {"loss": loss, "scheme": scheme, "step": 0.1, "gamma": gamma, "steps": 600}
             for gamma in (0.0, 0.3, 1.0)
-            for loss in dirac.DIRAC_LOSSES
+            for loss in losses.CLASSIC
             for scheme in dirac.SCHEMES
         ]
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
@@ -126,7 +126,7 @@ def dirac_explorer(
         draw_dirac(axes, loss, scheme, step, gamma, steps, start=start, lim=lim)
 
     controls = {
-        "loss": Choice(dirac.DIRAC_LOSSES),
+        "loss": Choice(losses.CLASSIC),
         "scheme": Choice(dirac.SCHEMES),
         "step": Slider(0.01, 0.5, 0.01, 0.1),
         "gamma": Slider(0.0, 2.0, 0.05, 0.0),

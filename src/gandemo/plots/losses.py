@@ -55,7 +55,8 @@ def cost_curves(logits) -> dict[str, np.ndarray]:
     Returns a dict of numpy arrays: ``d`` (:math:`\sigma(a)`), the costs ``sat``, ``ns``, ``ml``,
     their derivatives with respect to the logit ``sat_da``, ``ns_da``, ``ml_da`` and with respect
     to D ``sat_dd``, ``ns_dd``, ``ml_dd``. The saturating and non-saturating costs come from
-    :func:`gandemo.losses.generator_loss` on one example at a time.
+    :func:`gandemo.losses.saturating_generator_loss` and
+    :func:`gandemo.losses.non_saturating_generator_loss` on one example at a time.
     """
     a = torch.as_tensor(np.asarray(logits, dtype=float), dtype=torch.float64)
     out = {"a": a.numpy(), "d": torch.sigmoid(a).numpy()}
@@ -66,8 +67,12 @@ def cost_curves(logits) -> dict[str, np.ndarray]:
             if name == "ml":
                 cost = -0.5 * torch.exp(x)
             else:
-                kind = "saturating" if name == "sat" else "non-saturating"
-                cost = losses.generator_loss(x.reshape(1), kind)
+                g_loss = (
+                    losses.saturating_generator_loss
+                    if name == "sat"
+                    else losses.non_saturating_generator_loss
+                )
+                cost = g_loss(x.reshape(1))
             (grad,) = torch.autograd.grad(cost, x)
             values.append(float(cost.detach()))
             slopes.append(float(grad))

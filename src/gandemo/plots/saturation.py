@@ -13,7 +13,7 @@ import torch
 from matplotlib.ticker import NullFormatter
 
 from .. import widgets
-from ..losses import LOSSES
+from ..losses import CLASSIC, LOSSES
 from .style import COLORS, LOSS_COLORS, freeze_layout, get_ax
 
 __all__ = [
@@ -247,8 +247,8 @@ def plot_gradient_spread(spread, axes=None):
         _, axes = plt.subplots(1, 2, figsize=(10.0, 3.8))
     ax_n, ax_cv = axes
     ks = spread.ks
-    for kind, name in [("saturating", "sat"), ("non-saturating", "ns")]:
-        color = COLORS[name]
+    for kind in CLASSIC:
+        color = LOSS_COLORS[kind]
         per_d = spread.norms(kind).mean(axis=2)
         cv = spread.batch_cv(kind)
         for i in range(len(spread.seeds)):

@@ -45,8 +45,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks book/chapters book/_ext
 	$(VENV)/bin/ruff format --check src tests benchmarks book/_ext
 
+# Unit tests only: no book build, no browser (tests using the built_book fixture are marked book).
 unit: $(STAMP)
-	$(PY) -m pytest -m "not book"
+	$(PY) -m pytest -m "not book and not browser"
 
 test: lint $(STAMP) $(MATHJAX)
 	$(PY) -m pytest

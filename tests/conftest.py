@@ -1,4 +1,8 @@
-"""Shared fixtures: the book built once per session, from clean, into a temporary folder."""
+"""Shared fixtures: the book built once per session, from clean, into a temporary folder, and the
+``device`` every device-dependent test runs on (``cuda`` skipped where no CUDA device exists).
+
+Every test that uses ``built_book`` is marked ``book`` here, so ``-m "not book"`` never builds
+the book."""
 
 from __future__ import annotations
 
@@ -8,7 +12,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from book_utils import BOOK, CHROMIUM, CHROMIUM_ARGS, REPORT, ROOT, require_chromium
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=CUDA)])
+def device(request) -> str:
+    """The device a test runs on: ``cpu`` always, ``cuda`` where a CUDA device exists."""
+    return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that needs the built book as ``book`` (``-m "not book"`` skips the build)."""
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.book)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Tests of the live training view: gandemo.plots_train and gandemo.dashboard."""
+"""Tests of gandemo.dashboard: the training dashboard (its figure is tested in
+test_plots_training.py)."""
 
 from __future__ import annotations
 
@@ -13,40 +14,15 @@ import pytest  # noqa: E402
 
 import gandemo as gd  # noqa: E402
 
-SMALL = dict(width=16, depth=1, batch_size=32, metric_every=20, metric_samples=200, device="cpu")
 BOARD = dict(width=16, depth=1, batch_size=32, metric_every=20, metric_samples=200)
 
 
-@pytest.mark.parametrize("target", [gd.data.ring(), gd.data.Gaussian1D(1.0, 0.5)])
-def test_training_figure_draws_snapshots_in_place(target):
-    trainer = gd.Trainer(target, seed=0, **SMALL)
-    fig = gd.plots.training.TrainingFigure(target, "non-saturating")
-    trainer.run(40, progress=False)
-    snap = trainer.snapshot(200)
-    d = trainer.discriminator_on(fig.points)
-    fig.draw(snap, d, title="test")
-    first = fig.png()
-    trainer.run(40, progress=False)
-    fig.draw(trainer.snapshot(200), trainer.discriminator_on(fig.points))
-    second = fig.png()
-    assert first[:8] == b"\x89PNG\r\n\x1a\n" and first != second
-    with pytest.raises(ValueError, match="d_values"):
-        fig.draw(snap, d[:-1])
-
-
-def test_record_and_players_make_one_frame_per_recorded_moment():
-    ring = gd.data.ring()
-    runs = {
-        loss: gd.recording.record_frames(gd.Trainer(ring, loss=loss, seed=1, **SMALL), 40, 4)
-        for loss in ("saturating", "non-saturating")
-    }
-    assert [f.snapshot.step for f in runs["saturating"]] == [0, 10, 20, 30, 40]
-    player = gd.plots.training.comparison_player(ring, runs, title="t")
-    assert len(player.values) == 5 and "<script" in player.html
-    single = gd.plots.training.training_player(ring, "saturating", runs["saturating"])
-    assert len(gd.widgets.frame_pngs(single.html)) == 5
-    with pytest.raises(ValueError, match="runs"):
-        gd.plots.training.comparison_player(ring, {"a": runs["saturating"]})
+def wait(board, timeout: float = 120.0) -> None:
+    """Wait until the dashboard's training run has ended."""
+    deadline = time.monotonic() + timeout
+    while board.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not board.running
 
 
 def test_dashboard_steps_trains_pauses_and_resets():
@@ -55,7 +31,7 @@ def test_dashboard_steps_trains_pauses_and_resets():
     board.update_g()
     assert board.trainer.step == 1
     board.start()
-    board._thread.join(timeout=120)
+    wait(board)
     assert board.trainer.step == 61 and board.status_text == "done"
     assert len(board.trainer.history.step) > 0 and board.redraws >= 3
 
@@ -66,7 +42,7 @@ def test_dashboard_steps_trains_pauses_and_resets():
     assert 61 < paused_at < 100_061 and board.status_text.startswith("paused")
     history_len = len(board.trainer.history.step)
     board.start(20)
-    board._thread.join(timeout=120)
+    wait(board)
     assert board.trainer.step == paused_at + 20
     assert len(board.trainer.history.step) >= history_len
 
@@ -78,7 +54,7 @@ def test_dashboard_trains_the_digits():
     board = gd.dashboard.TrainingDashboard("digits", steps=30, device="cpu", **BOARD)
     assert board.trainer.config["g_output"] == "tanh" and board.trainer.dim == 64
     board.start()
-    board._thread.join(timeout=120)
+    wait(board)
     assert board.trainer.step == 30 and board.status_text == "done"
     png = board.redraw()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import gandemo as gd
 from gandemo import digits, models, training
 
 
@@ -160,7 +159,7 @@ def test_bad_feature_images():
         digits.features(np.zeros((3, 8, 7)))
 
 
-def test_tanh_generator_and_a_short_batched_digits_run():
+def test_tanh_generator_and_a_short_batched_digits_run_leaves_the_noise_behind():
     g = models.Generator(16, 64, 32, 2, seed=0, output="tanh")
     x = g(torch.randn(10, 16) * 100)
     assert x.abs().max() <= 1
@@ -185,32 +184,8 @@ def test_tanh_generator_and_a_short_batched_digits_run():
     assert list(h.metric_step) == [0, 100, 200]
     x = t.samples(20, seed=0)
     assert x.shape == (2, 20, 64) and np.all(np.abs(x) <= 1)
-    assert np.all(conf[-1] > conf[0] - 0.05)
-
-
-def test_digit_figures_put_real_and_generated_grids_at_one_scale():
-
-    images, _ = digits.load()
-    fig = gd.plots.digits.digit_panels([("real", images[:64]), ("copy", images[64:128])])
-    a, b = fig.axes
-    assert a.get_position().width == pytest.approx(b.get_position().width)
-    assert not any(s.get_visible() for s in a.spines.values())
-    with pytest.raises(ValueError, match="panels"):
-        gd.plots.digits.digit_panels([])
-    frames = [
-        gd.recording.SampleFrame(
-            step,
-            np.stack([images[:64], images[64:128]]),
-            {"classes": np.array([10, 9]), "fid": np.array([0.5, 1.5])},
-        )
-        for step in (0, 100)
-    ]
-    fig, update = gd.plots.digits.digits_real_figure(frames, [1], ["model"], images[200:264])
-    update(0)
-    assert "step 0" in fig.axes[1].get_title() and "Fréchet 1.50" in fig.axes[1].get_title()
-    assert len(fig.axes) == 2
-    with pytest.raises(ValueError, match="same length"):
-        gd.plots.digits.digits_real_figure(frames, [0, 1], ["one label"], images[:64])
-    with pytest.raises(ValueError, match="two"):
-        gd.plots.digits.digits_real_player(frames[:1], [0], ["m"], images[:64])
-    assert gd.plots.digits.digits_real_player(frames, [0], ["m"], images[:64]) is not None
+    # both models start from the same generator and, in 200 steps, leave the noise behind:
+    # the classifier grows surer (0.39 -> 0.71 and 0.84) and the FID halves (103 -> 59 and 48)
+    fid = h.metrics["fid"]
+    assert conf[0, 0] == conf[0, 1] and np.all(conf[-1] > conf[0] + 0.2), conf
+    assert np.all(fid[-1] < 0.75 * fid[0]), fid

@@ -12,7 +12,7 @@ import gandemo as gd
 D = gd.dirac
 
 
-@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+@pytest.mark.parametrize("loss", gd.losses.CLASSIC)
 @pytest.mark.parametrize("gamma", [0.0, 0.7])
 def test_field_matches_autograd_through_the_package_losses(loss, gamma):
     for theta, psi in [(0.7, -1.3), (-2.0, 0.4), (0.0, 1.5), (3.0, 3.0)]:
@@ -21,7 +21,7 @@ def test_field_matches_autograd_through_the_package_losses(loss, gamma):
         assert abs(float(v[0]) - w[0]) < 1e-12 and abs(float(v[1]) - w[1]) < 1e-12
 
 
-@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+@pytest.mark.parametrize("loss", gd.losses.CLASSIC)
 def test_jacobian_matches_finite_differences(loss):
     h = 1e-6
     for theta, psi, gamma in [(0.0, 0.0, 0.0), (0.8, -0.5, 0.3), (-1.2, 1.7, 1.0)]:
@@ -33,7 +33,7 @@ def test_jacobian_matches_finite_differences(loss):
             assert np.max(np.abs(fd - j[:, col])) < 1e-7
 
 
-@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+@pytest.mark.parametrize("loss", gd.losses.CLASSIC)
 def test_eigenvalues_are_purely_imaginary_without_penalty(loss):
     ev = np.sort_complex(D.eigenvalues(loss, 0.0))
     f_prime_0 = 0.5  # f(t) = -log(1 + e^-t), f'(0) = 1/2
@@ -41,7 +41,7 @@ def test_eigenvalues_are_purely_imaginary_without_penalty(loss):
     assert abs(ev[0].imag + f_prime_0) < 1e-15 and abs(ev[1].imag - f_prime_0) < 1e-15
 
 
-@pytest.mark.parametrize("loss", D.DIRAC_LOSSES)
+@pytest.mark.parametrize("loss", gd.losses.CLASSIC)
 @pytest.mark.parametrize("gamma", [0.1, 0.5, 1.0, 3.0])
 def test_r1_penalty_gives_eigenvalues_with_negative_real_part(loss, gamma):
     ev = D.eigenvalues(loss, gamma)
@@ -71,7 +71,7 @@ def test_trajectories_behave_as_the_linearisation_says():
     assert np.hypot(*sim[-1]) > 1.5 * r0  # spirals out
     radii = np.hypot(alt[:, 0], alt[:, 1])
     assert radii.max() < 2 * r0 and radii[-200:].min() > 0.3 * r0  # bounded, no convergence
-    for loss in D.DIRAC_LOSSES:
+    for loss in gd.losses.CLASSIC:
         for scheme in D.SCHEMES:
             end = D.trajectory(1.0, 1.0, loss, scheme, 0.1, 1.0, 2000)[-1]
             assert abs(np.hypot(*end)) < 1e-6
@@ -117,58 +117,5 @@ def test_non_saturating_runs_follow_the_balance_laws(step):
     ],
 )
 def test_bad_input_raises_value_error(call, pattern):
-    with pytest.raises(ValueError, match=pattern):
-        call()
-
-
-def _frames(**fixed):
-    base = {"loss": "saturating", "scheme": "simultaneous", "step": 0.1, "gamma": 0.0, "steps": 50}
-    return [dict(base, **fixed), dict(base, gamma=1.0, **fixed)]
-
-
-def test_dirac_dashboard_has_a_frame_player_and_live_controls():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    board = gd.plots.dirac.dirac_explorer(frames=_frames())
-    bundle = board._repr_mimebundle_()
-    assert "<script" in bundle["text/html"] and "anim" in bundle["text/html"].lower()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert set(board.inputs) == {"loss", "scheme", "step", "gamma", "steps"}
-    before = bytes(board.image.value)
-    board.inputs["gamma"].value = 1.0  # moving a live slider redraws the image
-    after_gamma = bytes(board.image.value)
-    assert after_gamma != before
-    board.inputs["loss"].value = "non-saturating"
-    assert bytes(board.image.value) != after_gamma
-    assert board.values()["loss"] == "non-saturating"
-
-
-def test_dstar_dashboard_redraws_for_each_control():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    options = {"a": gd.data.Gaussian1D(0.0, 1.0), "b": gd.data.GaussianMixture1D()}
-    board = gd.plots.theory.dstar_explorer(options, means=(0.0,), stds=(1.0,))
-    board.widget()
-    images = {bytes(board.image.value)}
-    board.inputs["mean"].value = 1.5
-    images.add(bytes(board.image.value))
-    board.inputs["p_data"].value = "b"
-    images.add(bytes(board.image.value))
-    assert len(images) == 3
-
-
-@pytest.mark.parametrize(
-    "call, pattern",
-    [
-        (lambda: gd.plots.dirac.dirac_explorer(frames=_frames()[:1]), "frames"),
-        (lambda: gd.plots.dirac.dirac_explorer(frames=[{"loss": "saturating"}] * 2), "frames"),
-        (lambda: gd.widgets.Slider(0.0, 1.0, 0.1, 2.0), "Slider"),
-        (lambda: gd.widgets.Choice(("a",)), "Choice"),
-        (lambda: gd.plots.theory.dstar_explorer({"a": gd.data.Gaussian1D()}), "data_options"),
-    ],
-)
-def test_dashboard_bad_input_raises_value_error(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()

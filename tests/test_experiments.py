@@ -227,3 +227,14 @@ def test_at_seconds_reads_one_loss_at_a_wall_time(monkeypatch):
     assert end["step"] == 20
     assert end["high_quality"][0] == pytest.approx(c.row("hinge")["high_quality"][0])
     assert experiments.at_seconds(c, -1.0)["step"] == 0
+
+
+def test_metrics_table_formats_means_spreads_percentages_and_the_reference_row():
+    cols = {"classes": ("classes", 1, False), "confident": ("confident", 0, True)}
+    table = gd.experiments.metrics_table(
+        [dict(loss="saturating", runs=3, classes=(9.5, 0.5), confident=(0.5, 0.1))],
+        cols,
+        ("real", dict(classes=10, confident=0.78)),
+    )
+    assert "| `saturating` | 9.5 ± 0.5 | 50 ± 10 % | 3 |" in table
+    assert "| real | 10.0 | 78 % | |" in table

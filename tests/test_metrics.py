@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from gandemo import data, metrics
+from gandemo import data, metrics, training
+
+TRAIN = dict(
+    width=16, depth=1, batch_size=32, metric_every=20, metric_samples=200, device="cpu", threads=1
+)
 
 
 def test_binned_target_matches_the_normal_cdf():
@@ -170,3 +174,50 @@ def test_mode_coverage_bad_min_share(bad):
     ring = data.ring()
     with pytest.raises(ValueError, match="min_share"):
         metrics.mode_coverage(ring.centers, ring.centers, ring.std, min_share=bad)
+
+
+# ---- the trainer-based metrics of the figures: p_g on a grid, the discriminator's lag ----
+
+
+def test_generator_density_integrates_to_the_mass_inside_the_points():
+    target = data.Gaussian1D(2.0, 0.5)
+    t = training.Trainer(target, latent_dim=1, seed=0, **TRAIN)
+    x = np.linspace(-3, 5, 801)
+    p = metrics.generator_density(t, x, n=50_000)
+    s = t.sample(50_000, seed=0).numpy().ravel()
+    inside = np.mean((s > x[0]) & (s < x[-1]))
+    assert p.min() >= 0 and np.sum(p) * (x[1] - x[0]) == pytest.approx(inside, abs=0.01)
+    with pytest.raises(ValueError, match="evenly"):
+        metrics.generator_density(t, x**3)
+    ring = training.Trainer(data.ring(), seed=0, **TRAIN)
+    with pytest.raises(ValueError, match="1-D"):
+        metrics.generator_density(ring, x)
+
+
+def test_discriminator_lag_of_an_untrained_discriminator():
+    # the generator starts near 0, far from N(4, 0.5^2): D* is 0 or 1 where the mass is, an
+    # untrained D is near 1/2, so the lag is near 1/2 and the relative lag near 1
+    target = data.Gaussian1D(4.0, 0.5)
+    t = training.Trainer(target, latent_dim=1, seed=0, **TRAIN)
+    lag = metrics.discriminator_lag(t, n=20_000)
+    rel = metrics.discriminator_lag(t, n=20_000, relative=True)
+    assert 0.3 < lag < 0.7 and 0.7 < rel < 1.3
+    with pytest.raises(ValueError, match="1-D"):
+        metrics.discriminator_lag(training.Trainer(data.ring(), seed=0, **TRAIN))
+
+
+def test_evaluation_points_of_1d_2d_and_image_targets():
+    line = metrics.evaluation_points(data.Gaussian1D(2.0, 0.5), grid=11)
+    assert line.shape == (44,) and np.all(np.diff(line) > 0)
+    ring = data.ring()
+    mesh = metrics.evaluation_points(ring, grid=5)
+    c = np.asarray(ring.centers)
+    assert mesh.shape == (25, 2) and np.all(mesh[0] < c.min(0)) and np.all(mesh[-1] > c.max(0))
+    assert mesh[1, 0] > mesh[0, 0] and mesh[1, 1] == mesh[0, 1]  # row by row from the lower left
+
+    class Images:
+        dim = 64
+
+    assert metrics.evaluation_points(Images()).shape == (0, 64)
+    with pytest.raises(ValueError, match="grid"):
+        metrics.evaluation_points(ring, grid=0)

@@ -8,7 +8,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -78,29 +77,6 @@ def test_mixture_density_integrates_to_one_and_sampling_is_seeded():
     b = q.sample(5000, torch.Generator().manual_seed(0))
     assert torch.equal(a, b)
     assert abs(float((a < 0).float().mean()) - 0.3) < 0.03
-
-
-def test_explorer_offers_a_live_widget_and_a_frame_player():
-    fig, ax = plt.subplots()
-    (line,) = ax.plot([0, 1], [0, 0])
-    ax.set_ylim(0, 4)
-    seen = []
-
-    def update(v):
-        seen.append(v)
-        line.set_ydata([v, v])
-
-    explorer = gd.widgets.explore(fig, update, [1, 2, 3], description="v")
-    bundle = explorer._repr_mimebundle_()
-    assert "<script" in bundle["text/html"] and "anim" in bundle["text/html"].lower()
-    assert set(seen) == {1, 2, 3}
-    widget = explorer.widget()
-    before = bytes(explorer.image.value)
-    explorer.slider.value = 3  # moving the live slider redraws the image
-    assert bytes(explorer.image.value) != before
-    assert widget is explorer.widget()
-    with pytest.raises(ValueError, match="values"):
-        gd.widgets.explore(fig, update, [1])
 
 
 # ---- chapter 2 and 3: optimal discriminator, divergences, C(G), non-saturating objective ----
@@ -311,42 +287,3 @@ def test_value_by_quadrature_of_a_fitted_discriminator_is_below_c_of_g():
     shortfall = gd.theory.c_of_g(p, q) - stats.value
     assert 0 < shortfall < 0.05
     assert stats.real_var > 0 and stats.fake_var > 0
-
-
-def test_plot_training_criterion_draws_the_ceiling_and_the_ns_panel():
-    p = gd.data.Gaussian1D(0.0, 1.0)
-    shifts = np.linspace(-8, 8, 9)
-    c = np.array([gd.theory.c_of_g(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts])
-    ns = np.array(
-        [gd.theory.non_saturating_objective(p, gd.data.Gaussian1D(m, 1.0)) for m in shifts]
-    )
-    axes = gd.plots.theory.plot_c_of_g(shifts, c, c, c, 0 * c, p, std=1.0, ns=ns)
-    assert len(axes) == 4
-    assert any(np.allclose(line.get_ydata(), 0.0) for line in axes[0].get_lines())
-    assert np.allclose(axes[3].get_lines()[0].get_ydata(), ns)
-    assert len(gd.plots.theory.plot_c_of_g(shifts, c, c, c, 0 * c, p, std=1.0)) == 2
-    plt.close("all")
-
-
-def test_normalised_f_curves_start_at_the_cost_of_a_missed_mode():
-    ax = gd.plots.theory.plot_non_saturating_f()
-    curves = {line.get_gid(): line for line in ax.get_lines() if line.get_gid()}
-    assert set(curves) == {"ns", "2jsd", "rkl"}
-    start = {key: line.get_ydata()[0] for key, line in curves.items()}
-    assert abs(start["ns"] - (1 - math.log(2))) < 1e-12
-    assert abs(start["2jsd"] - math.log(2)) < 1e-12 and abs(start["rkl"] - 1.0) < 1e-12
-    for line in curves.values():
-        u, f = line.get_xdata(), line.get_ydata()
-        assert f.min() > -1e-12 and abs(np.interp(1.0, u, f)) < 1e-3  # minimum 0 at u = 1
-    plt.close("all")
-
-
-def test_landscape_plot_marks_every_local_minimum():
-    p = gd.data.GaussianMixture1D((-2.0, 2.0), (0.5, 0.5))
-    land = gd.theory.gaussian_fit_landscape(p, np.linspace(-4, 4, 41), np.linspace(0.2, 4, 39))
-    _, minima = gd.plots.theory.plot_landscapes(land, p)
-    mm, ns = minima["minimax"], minima["non-saturating"]
-    assert abs(mm[0][0]) < 1e-9 and mm[0][1] > 1.5  # the wide fit is the global minimum
-    assert sorted(round(m[0]) for m in mm[1:3]) == [-2, 2] and mm[1][2] > mm[0][2]
-    assert sorted(round(m[0]) for m in ns[:2]) == [-2, 2] and abs(ns[0][2] - ns[1][2]) < 1e-9
-    plt.close("all")

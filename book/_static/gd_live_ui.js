@@ -1,0 +1,961 @@
+/*
+ * gd_live_ui.js: the page UI of the book's in-page GAN Lab (issue #15), on top of gd_live.js.
+ *
+ * A classic script, included on every page of the book: it does nothing on a page without a
+ * trainer element, and mounts one widget on every element [data-gd-live] (on DOMContentLoaded,
+ * or at once if the DOM is ready). Options come from data attributes:
+ *
+ *   data-gd-target  ring (default) | grid | draw     data-gd-loss   a name of GdLive.LOSSES
+ *   data-gd-seed    integer (0)                       data-gd-steps  a step budget (0: none)
+ *   data-gd-speed   slow | normal (default) | fast
+ *
+ * No kernel, no network, no external resource: it draws with <canvas> 2-D and injects its own
+ * small style sheet. The defaults are tests/test_live_js.py's LIVE recipe (non-saturating,
+ * latent 2, width 32, depth 3, batch 64, LeakyReLU 0.2, EMA 0.99, lr 5e-3 -> 1e-3 at step 800).
+ *
+ * Hooks for tests and readers: root.gdLive = {run(n), play(), pause(), reset(), state(),
+ * trainer, addPoint(x, y)}; buttons [data-gd-action=play|pause|step-d|step-g|step|reset|clear];
+ * controls [data-gd-control=target|loss|lr-d|lr-g|k|seed|speed|schedule]; readouts
+ * [data-gd-step] (training steps = generator updates), [data-gd-dsteps] (discriminator
+ * updates), [data-gd-modes] (k/K), [data-gd-hq], [data-gd-rate] (steps/s).
+ */
+(function () {
+  'use strict';
+  if (typeof window === 'undefined' || typeof document === 'undefined') return;
+
+  var COLORS = { real: '#1f77b4', fake: '#d62728', d: '#2ca02c', ink: '#222', grey: '#777' };
+  var LIVE = {
+    loss: 'non-saturating', latentDim: 2, width: 32, depth: 3, batchSize: 64, slope: 0.2,
+    ema: 0.99
+  };
+  var SCHEDULE = [[0, 5e-3, 5e-3], [800, 1e-3, 1e-3]];
+  var RATES = ['0.0001', '0.0003', '0.001', '0.002', '0.005', '0.01', '0.02'];
+  var VIEWS = { ring: 1.6, grid: 5.5, draw: 2 };
+  var DRAW_STD = 0.05; // the Gaussian around each drawn point
+  var MAX_POINTS = 300;
+  var N_SHOW = 256; // generated points shown (fixed latent codes: they move smoothly)
+  var N_ARROWS = 64; // of which carry an arrow
+  var N_METRIC = 2500; // samples of the mode metric (Trainer.coverage's default)
+  var HEAT = 24; // heatmap resolution (smoothed when drawn)
+  var HISTORY = 3000; // chart points kept (decimated beyond)
+
+  var CSS = [
+    '.gd-live{font:13px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;',
+    'color:#222;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px;',
+    'margin:1em 0;max-width:820px;box-sizing:border-box}',
+    '.gd-live *{box-sizing:border-box}',
+    '.gd-live .gd-row{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:center;margin:0 0 6px}',
+    '.gd-live button{font:inherit;padding:2px 9px;border:1px solid #aab;border-radius:4px;',
+    'background:#f6f8fa;color:#222;cursor:pointer}',
+    '.gd-live button:hover{background:#eaeef2}',
+    '.gd-live button:disabled{opacity:.45;cursor:default}',
+    '.gd-live button.gd-primary{background:#2ca02c;border-color:#238023;color:#fff;min-width:4.2em}',
+    '.gd-live select,.gd-live input[type=number]{font:inherit;padding:1px 2px;color:#222;',
+    'background:#fff;border:1px solid #aab;border-radius:3px}',
+    '.gd-live input[type=number]{width:4.5em}',
+    '.gd-live label{white-space:nowrap}',
+    '.gd-live .gd-main{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}',
+    '.gd-live .gd-plot{flex:0 1 380px;min-width:240px}',
+    '.gd-live .gd-plot canvas{width:100%;height:auto;display:block;border:1px solid #ccc;',
+    'touch-action:auto}',
+    '.gd-live.gd-drawing .gd-plot canvas{cursor:crosshair;touch-action:none}',
+    '.gd-live .gd-charts{flex:1 1 300px;min-width:240px;display:grid;',
+    'grid-template-columns:1fr 1fr;gap:6px}',
+    '.gd-live .gd-charts canvas{width:100%;height:auto;display:block;border:1px solid #e3e3e3}',
+    '.gd-live .gd-note{color:#555;font-size:12px;margin-top:4px}',
+    '.gd-live .gd-readout{font-size:13px;color:#222;font-variant-numeric:tabular-nums}',
+    '.gd-live .gd-layers{font-size:12px;color:#444}',
+    '.gd-live .gd-warn{color:#b00020}',
+    '.gd-live .gd-key{display:inline-block;width:9px;height:9px;border-radius:50%;',
+    'vertical-align:baseline;margin:0 2px 0 6px}'
+  ].join('');
+
+  function injectStyle() {
+    if (document.getElementById('gd-live-ui-style')) return;
+    var s = document.createElement('style');
+    s.id = 'gd-live-ui-style';
+    s.textContent = CSS;
+    (document.head || document.documentElement).appendChild(s);
+  }
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === 'text') e.textContent = attrs[k];
+      else if (k === 'className') e.className = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    }
+    (children || []).forEach(function (c) {
+      e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return e;
+  }
+
+  function select(control, values, labels, value) {
+    var s = el('select', { 'data-gd-control': control });
+    values.forEach(function (v, i) {
+      var o = el('option', { value: v, text: labels ? labels[i] : v });
+      s.appendChild(o);
+    });
+    s.value = value;
+    return s;
+  }
+
+  function sigmoid(a) { return 1 / (1 + Math.exp(-a)); }
+  function fmt(x, digits) {
+    if (!isFinite(x)) return String(x);
+    var ax = Math.abs(x);
+    if (ax !== 0 && (ax < 1e-3 || ax >= 1e4)) return x.toExponential(1);
+    return x.toFixed(digits === undefined ? 3 : digits);
+  }
+  function quantile(values, q) {
+    var v = Array.prototype.slice.call(values).sort(function (a, b) { return a - b; });
+    return v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : 0;
+  }
+
+  /** A canvas whose backing store is w x h CSS pixels times the device pixel ratio. */
+  function hiDpiCanvas(w, h, attrs) {
+    var c = el('canvas', attrs);
+    var r = Math.min(window.devicePixelRatio || 1, 2);
+    c.width = Math.round(w * r);
+    c.height = Math.round(h * r);
+    c.gdScale = r;
+    c.gdW = w;
+    c.gdH = h;
+    return c;
+  }
+  function ctx2d(c) {
+    var g = c.getContext('2d');
+    g.setTransform(c.gdScale, 0, 0, c.gdScale, 0, 0);
+    return g;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // One widget
+  // ------------------------------------------------------------------------------------------
+
+  function Widget(root, L) {
+    this.root = root;
+    this.L = L;
+    var ds = root.dataset;
+    var names = Object.keys(L.LOSSES);
+    this.targetName = ['ring', 'grid', 'draw'].indexOf(ds.gdTarget) >= 0 ? ds.gdTarget : 'ring';
+    this.lossName = names.indexOf(ds.gdLoss) >= 0 ? ds.gdLoss : LIVE.loss;
+    this.seed = parseInt(ds.gdSeed, 10) || 0;
+    this.budget = Math.max(0, parseInt(ds.gdSteps, 10) || 0);
+    this.speed = ['slow', 'normal', 'fast'].indexOf(ds.gdSpeed) >= 0 ? ds.gdSpeed : 'normal';
+    this.points = []; // drawn points, flat x, y
+    this.playing = false;
+    this.raf = null;
+    this.frameNo = 0;
+    this.layers = { heatmap: true, manifold: true, real: true, fake: true, arrows: true };
+    this.build(names);
+    this.reset();
+  }
+
+  Widget.prototype.build = function (names) {
+    var self = this, root = this.root;
+    root.classList.add('gd-live');
+    root.innerHTML = '';
+    var b = function (action, label, title, cls) {
+      var e = el('button', { type: 'button', 'data-gd-action': action, title: title, text: label });
+      if (cls) e.className = cls;
+      e.addEventListener('click', function () { self.onAction(action); });
+      return e;
+    };
+    this.btn = {
+      play: b('play', 'Play', 'Train continuously', 'gd-primary'),
+      pause: b('pause', 'Pause', 'Stop training'),
+      'step-d': b('step-d', 'Step D', 'One discriminator update (fresh real and fake batches)'),
+      'step-g': b('step-g', 'Step G', 'One generator update (counts as a training step)'),
+      step: b('step', 'Step', 'One training step: k discriminator updates, then one generator update'),
+      reset: b('reset', 'Reset', 'New networks from the seed (keeps the settings)'),
+      clear: b('clear', 'Clear points', 'Remove the drawn points')
+    };
+    this.ctl = {
+      speed: select('speed', ['slow', 'normal', 'fast'], ['slow motion', 'normal', 'fast'], this.speed),
+      target: select('target', ['ring', 'grid', 'draw'], ['ring (8)', 'grid (25)', 'draw your own'],
+        this.targetName),
+      loss: select('loss', names, null, this.lossName),
+      'lr-d': select('lr-d', RATES, null, '0.005'),
+      'lr-g': select('lr-g', RATES, null, '0.005'),
+      k: select('k', ['1', '2', '3', '5'], null, '1'),
+      seed: el('input', { type: 'number', 'data-gd-control': 'seed', value: String(this.seed),
+        min: '0', step: '1' }),
+      schedule: el('input', { type: 'checkbox', 'data-gd-control': 'schedule' })
+    };
+    this.ctl.schedule.checked = true;
+    this.out = {
+      step: el('b', { 'data-gd-step': '', text: '0' }),
+      dsteps: el('span', { 'data-gd-dsteps': '', text: '0' }),
+      rate: el('span', { 'data-gd-rate': '', text: '0' }),
+      modes: el('b', { 'data-gd-modes': '', text: '0/8' }),
+      hq: el('span', { 'data-gd-hq': '', text: '0.00' }),
+      msg: el('div', { className: 'gd-note gd-msg', 'data-gd-message': '' })
+    };
+    var lab = function (text, control, title) {
+      var l = el('label', { title: title || '' }, [text + ' ', control]);
+      return l;
+    };
+    var row1 = el('div', { className: 'gd-row' }, [
+      this.btn.play, this.btn.pause, this.btn['step-d'], this.btn['step-g'], this.btn.step,
+      this.btn.reset, lab('seed', this.ctl.seed, 'Seed of the next Reset'),
+      lab('speed', this.ctl.speed)
+    ]);
+    var row2 = el('div', { className: 'gd-row' }, [
+      lab('data', this.ctl.target), lab('loss', this.ctl.loss),
+      lab('lr D', this.ctl['lr-d'], 'Adam learning rate of the discriminator'),
+      lab('lr G', this.ctl['lr-g'], 'Adam learning rate of the generator'),
+      lab('k', this.ctl.k, 'Discriminator updates per training step'),
+      el('label', { title: 'The recipe: both rates 5e-3, then 1e-3 from step 800. ' +
+        'Choosing a rate by hand turns it off.' }, [this.ctl.schedule, ' schedule']),
+      this.btn.clear
+    ]);
+    this.plot = hiDpiCanvas(380, 380, { 'data-gd-canvas': 'samples',
+      'aria-label': 'real and generated samples' });
+    this.heat = document.createElement('canvas');
+    this.heat.width = this.heat.height = HEAT;
+    var layerBoxes = el('div', { className: 'gd-layers' }, ['show:']);
+    ['heatmap', 'manifold', 'real', 'fake', 'arrows'].forEach(function (name) {
+      var cb = el('input', { type: 'checkbox', 'data-gd-layer': name });
+      cb.checked = true;
+      cb.addEventListener('change', function () { self.layers[name] = cb.checked; self.draw(); });
+      layerBoxes.appendChild(el('label', {}, [' ', cb, ' ' + name]));
+    });
+    this.legend = el('div', { className: 'gd-note' });
+    var plotBox = el('div', { className: 'gd-plot' }, [this.plot, layerBoxes, this.legend]);
+    this.charts = {
+      loss: hiDpiCanvas(200, 110, { 'data-gd-chart': 'loss' }),
+      dgz: hiDpiCanvas(200, 110, { 'data-gd-chart': 'dgz' }),
+      gnorm: hiDpiCanvas(200, 110, { 'data-gd-chart': 'gnorm' }),
+      modes: hiDpiCanvas(200, 110, { 'data-gd-chart': 'modes' })
+    };
+    var chartBox = el('div', { className: 'gd-charts' }, [
+      this.charts.loss, this.charts.dgz, this.charts.gnorm, this.charts.modes]);
+    var readout = el('div', { className: 'gd-note gd-readout' }, [
+      'step ', this.out.step, ' \u00b7 D updates ', this.out.dsteps, ' \u00b7 ', this.out.rate,
+      ' steps/s', el('br'), 'modes covered ', this.out.modes, ' \u00b7 high quality ', this.out.hq,
+      el('span', { title: 'Book definitions (GdLive.modeCoverage, 2500 samples of the averaged G): ' +
+        'a sample is high quality within 3 std of its nearest mode; a mode is covered by at ' +
+        'least 10% of its fair share of them.' }, [' (?)'])]);
+    var side = el('div', { style: 'flex:1 1 300px;min-width:240px' }, [chartBox, readout]);
+    chartBox.style.minWidth = '0';
+    root.appendChild(row1);
+    root.appendChild(row2);
+    root.appendChild(el('div', { className: 'gd-main' }, [plotBox, side]));
+    root.appendChild(this.out.msg);
+
+    this.ctl.target.addEventListener('change', function () {
+      self.targetName = self.ctl.target.value;
+      self.reset();
+    });
+    this.ctl.loss.addEventListener('change', function () { self.setLoss(self.ctl.loss.value); });
+    ['lr-d', 'lr-g'].forEach(function (name) {
+      self.ctl[name].addEventListener('change', function () {
+        self.ctl.schedule.checked = false;
+        self.applyRates();
+      });
+    });
+    this.ctl.schedule.addEventListener('change', function () { self.applyRates(); });
+    this.ctl.k.addEventListener('change', function () {
+      self.trainer.config.dSteps = parseInt(self.ctl.k.value, 10);
+    });
+    this.ctl.speed.addEventListener('change', function () { self.speed = self.ctl.speed.value; });
+    this.ctl.seed.addEventListener('change', function () {
+      self.seed = Math.max(0, parseInt(self.ctl.seed.value, 10) || 0);
+    });
+
+    // drawing your own data: mouse (real or synthetic events) and touch
+    var drawing = false, last = null;
+    var at = function (clientX, clientY) {
+      var r = self.plot.getBoundingClientRect(), v = self.view();
+      var u = (clientX - r.left) / r.width, w = (clientY - r.top) / r.height;
+      return [-v + 2 * v * u, v - 2 * v * w];
+    };
+    var add = function (clientX, clientY, force) {
+      var p = at(clientX, clientY), v = self.view();
+      if (!force && last && Math.hypot(p[0] - last[0], p[1] - last[1]) < 0.04 * v) return;
+      last = p;
+      self.addPoint(p[0], p[1]);
+    };
+    this.plot.addEventListener('mousedown', function (e) {
+      if (self.targetName !== 'draw') return;
+      drawing = true; last = null;
+      add(e.clientX, e.clientY, true);
+      e.preventDefault();
+    });
+    this.plot.addEventListener('mousemove', function (e) {
+      if (drawing && self.targetName === 'draw') add(e.clientX, e.clientY, false);
+    });
+    window.addEventListener('mouseup', function () { drawing = false; });
+    this.plot.addEventListener('mouseleave', function () { drawing = false; });
+    this.plot.addEventListener('touchstart', function (e) {
+      if (self.targetName !== 'draw' || !e.touches.length) return;
+      drawing = true; last = null;
+      add(e.touches[0].clientX, e.touches[0].clientY, true);
+      e.preventDefault();
+    }, { passive: false });
+    this.plot.addEventListener('touchmove', function (e) {
+      if (!drawing || !e.touches.length) return;
+      add(e.touches[0].clientX, e.touches[0].clientY, false);
+      e.preventDefault();
+    }, { passive: false });
+    this.plot.addEventListener('touchend', function () { drawing = false; });
+  };
+
+  Widget.prototype.view = function () { return VIEWS[this.targetName]; };
+
+  /** The target of the current choice (a mixture around the drawn points for 'draw'). */
+  Widget.prototype.makeTarget = function () {
+    var L = this.L;
+    if (this.targetName === 'grid') return L.grid();
+    if (this.targetName === 'draw') {
+      var c = this.points.length ? Float64Array.from(this.points) : new Float64Array([0, 0]);
+      return new L.Mixture2D(c, DRAW_STD, 'drawn');
+    }
+    return L.ring();
+  };
+
+  Widget.prototype.hasData = function () {
+    return this.targetName !== 'draw' || this.points.length > 0;
+  };
+
+  /** New networks from the seed, with the current settings (the drawn points are kept). */
+  Widget.prototype.reset = function () {
+    var L = this.L, self = this;
+    this.seed = Math.max(0, parseInt(this.ctl.seed.value, 10) || 0);
+    var opts = {};
+    for (var key in LIVE) opts[key] = LIVE[key];
+    opts.loss = this.ctl.loss.value;
+    opts.seed = this.seed;
+    opts.dSteps = parseInt(this.ctl.k.value, 10);
+    opts.lrD = parseFloat(this.ctl['lr-d'].value);
+    opts.lrG = parseFloat(this.ctl['lr-g'].value);
+    if (this.ctl.schedule.checked) {
+      opts.schedule = SCHEDULE;
+      opts.lrG = SCHEDULE[0][1];
+      opts.lrD = SCHEDULE[0][2];
+    }
+    var t = this.trainer = new L.Trainer(this.makeTarget(), opts);
+    // mean D(G(z)) of every generator update: sigmoid of the fake logits of its batch
+    var gUpdate = t.gUpdate;
+    t.gUpdate = function (z) {
+      var r = gUpdate.call(this, z), s = 0;
+      for (var i = 0; i < r.fakeLogits.length; i++) s += sigmoid(r.fakeLogits[i]);
+      this.last.meanDGz = s / r.fakeLogits.length;
+      return r;
+    };
+    this.dUpdates = 0;
+    this.hist = { step: [], dLoss: [], gLoss: [], dgz: [], gnorm: [] };
+    this.metricHist = { step: [], modes: [], hq: [] };
+    this.metric = null;
+    this.rate = 0;
+    this.rateMark = null;
+    this.diverged = false;
+    var zr = new L.Rng(L.mixSeed(this.seed, 5));
+    this.zShow = zr.normals(N_SHOW, LIVE.latentDim);
+    this.resampleReal();
+    // the latent grid: lines of constant z1 and of constant z2 over [-2.5, 2.5]
+    var lines = 9, pts = 25, zl = new Float64Array(2 * 2 * lines * pts), j = 0;
+    for (var dir = 0; dir < 2; dir++) {
+      for (var a = 0; a < lines; a++) {
+        for (var q = 0; q < pts; q++) {
+          var u = -2.5 + 5 * a / (lines - 1), w = -2.5 + 5 * q / (pts - 1);
+          zl[j++] = dir ? w : u;
+          zl[j++] = dir ? u : w;
+        }
+      }
+    }
+    this.zLines = zl;
+    this.lineShape = [2 * lines, pts];
+    this.root.classList.toggle('gd-drawing', this.targetName === 'draw');
+    this.btn.clear.style.display = this.targetName === 'draw' ? '' : 'none';
+    this.syncRates();
+    this.updateMetric(true);
+    this.updateButtons();
+    this.draw();
+    if (!this.hasData()) this.say('Click or drag on the plot to draw your own data, then Play.');
+    else this.say('');
+    void self;
+  };
+
+  Widget.prototype.resampleReal = function () {
+    var rng = new this.L.Rng(this.L.mixSeed(this.seed, 6));
+    this.realShow = this.hasData() ? this.trainer.target.sample(N_SHOW, rng) : new Float64Array(0);
+  };
+
+  /** Add one drawn point (data coordinates): the target changes in place, training goes on. */
+  Widget.prototype.addPoint = function (x, y) {
+    if (this.targetName !== 'draw') return;
+    if (this.points.length / 2 >= MAX_POINTS) { this.say('At most ' + MAX_POINTS + ' points.'); return; }
+    this.points.push(x, y);
+    this.trainer.target = this.makeTarget();
+    this.resampleReal();
+    this.updateMetric(true);
+    this.updateButtons();
+    this.say('');
+    if (!this.playing) this.draw();
+  };
+
+  Widget.prototype.setLoss = function (name) {
+    // in place: same weights and optimiser states, new objective
+    this.trainer.config.loss = name;
+    this.trainer.spec = this.L.LOSSES[name];
+    this.updateMetric(true);
+    if (!this.playing) this.draw();
+  };
+
+  Widget.prototype.applyRates = function () {
+    var t = this.trainer;
+    if (this.ctl.schedule.checked) {
+      t.config.schedule = SCHEDULE;
+      for (var j = SCHEDULE.length - 1; j >= 0; j--) {
+        if (t.step >= SCHEDULE[j][0]) { t.setLearningRates(SCHEDULE[j][1], SCHEDULE[j][2]); break; }
+      }
+    } else {
+      t.config.schedule = null;
+      t.setLearningRates(parseFloat(this.ctl['lr-g'].value), parseFloat(this.ctl['lr-d'].value));
+    }
+    this.syncRates();
+  };
+
+  /** Show the rates in use (the schedule changes them at step 800). */
+  Widget.prototype.syncRates = function () {
+    var t = this.trainer, pick = function (s, v) {
+      var best = RATES[0];
+      RATES.forEach(function (r) { if (Math.abs(Math.log(r / v)) < Math.abs(Math.log(best / v))) best = r; });
+      if (s.value !== best && document.activeElement !== s) s.value = best;
+    };
+    pick(this.ctl['lr-d'], t.optD.lr);
+    pick(this.ctl['lr-g'], t.optG.lr);
+  };
+
+  Widget.prototype.say = function (text, warn) {
+    this.out.msg.textContent = text;
+    this.out.msg.classList.toggle('gd-warn', !!warn);
+  };
+
+  Widget.prototype.updateButtons = function () {
+    var ok = this.hasData() && !this.diverged;
+    this.btn.play.disabled = this.playing || !ok;
+    this.btn.pause.disabled = !this.playing;
+    this.btn['step-d'].disabled = this.btn['step-g'].disabled = this.btn.step.disabled = !ok;
+  };
+
+  // ------------------------------------------------------------------------------------------
+  // Training
+  // ------------------------------------------------------------------------------------------
+
+  Widget.prototype.record = function () {
+    var t = this.trainer, h = this.hist, last = t.last;
+    h.step.push(t.step);
+    h.dLoss.push(last.dLoss === undefined ? NaN : last.dLoss);
+    h.gLoss.push(last.gLoss === undefined ? NaN : last.gLoss);
+    h.dgz.push(last.meanDGz === undefined ? NaN : last.meanDGz);
+    h.gnorm.push(last.gGradNorm === undefined ? NaN : last.gGradNorm);
+    if (h.step.length > HISTORY) {
+      for (var k in h) h[k] = h[k].filter(function (_, i) { return i % 2 === 0; });
+    }
+    var bad = [last.dLoss, last.gLoss].some(function (v) { return v !== undefined && !isFinite(v); });
+    if (bad) {
+      this.diverged = true;
+      this.pause();
+      this.say('Training diverged (a loss is not finite): lower the rates and Reset.', true);
+    }
+  };
+
+  /** One training step: k discriminator updates, then one generator update. */
+  Widget.prototype.fullStep = function () {
+    if (!this.hasData() || this.diverged) return false;
+    this.trainer.trainStep();
+    this.dUpdates += this.trainer.config.dSteps;
+    this.record();
+    return true;
+  };
+
+  Widget.prototype.stepD = function () {
+    var t = this.trainer;
+    if (!this.hasData() || this.diverged) return;
+    t.dUpdate(t.realBatch(), t.zBatch(), t.uBatch());
+    this.dUpdates += 1;
+  };
+
+  Widget.prototype.stepG = function () {
+    var t = this.trainer;
+    if (!this.hasData() || this.diverged) return;
+    t.gUpdate(t.zBatch());
+    t.step += 1; // a training step ends with its generator update
+    this.record();
+  };
+
+  /** n training steps now (synchronously), then metrics and a redraw; returns the state. */
+  Widget.prototype.run = function (n) {
+    var t0 = performance.now(), done = 0;
+    if (!this.diverged && this.hasData()) this.say('');
+    for (var i = 0; i < n; i++) {
+      if (!this.fullStep()) break;
+      done += 1;
+      if (this.trainer.step % 100 === 0 && i + 1 < n) this.updateMetric(true);
+    }
+    var seconds = (performance.now() - t0) / 1000;
+    this.updateMetric(true);
+    this.draw();
+    var s = this.state();
+    s.ran = done;
+    s.seconds = seconds;
+    return s;
+  };
+
+  Widget.prototype.state = function () {
+    var t = this.trainer, m = this.metric;
+    return {
+      step: t.step, dUpdates: this.dUpdates, playing: this.playing, loss: t.config.loss,
+      lrD: t.optD.lr, lrG: t.optG.lr, k: t.config.dSteps, target: t.target.name,
+      numModes: this.hasData() ? t.target.numModes : 0,
+      modes: m ? m.modes : null, highQuality: m ? m.highQuality : null, rate: this.rate,
+      dLoss: t.last.dLoss, gLoss: t.last.gLoss
+    };
+  };
+
+  Widget.prototype.onAction = function (action) {
+    if (action === 'play') this.play();
+    else if (action === 'pause') this.pause();
+    else if (action === 'reset') { this.pause(); this.reset(); }
+    else if (action === 'clear') { this.pause(); this.points = []; this.reset(); }
+    else {
+      if (action === 'step-d') this.stepD();
+      else if (action === 'step-g') this.stepG();
+      else if (action === 'step') this.fullStep();
+      this.updateMetric(true);
+      this.draw();
+    }
+  };
+
+  Widget.prototype.play = function () {
+    if (this.playing || !this.hasData() || this.diverged) return;
+    this.playing = true;
+    this.rateMark = null;
+    this.updateButtons();
+    var self = this;
+    this.raf = window.requestAnimationFrame(function (ts) { self.frame(ts); });
+  };
+
+  Widget.prototype.pause = function () {
+    this.playing = false;
+    if (this.raf !== null) window.cancelAnimationFrame(this.raf);
+    this.raf = null;
+    this.rate = 0;
+    this.updateButtons();
+    this.updateMetric(true);
+    this.draw();
+  };
+
+  Widget.prototype.frame = function () {
+    if (!this.playing) return;
+    var self = this;
+    this.frameNo += 1;
+    var now = performance.now();
+    if (this.speed === 'slow') {
+      if (this.frameNo % 12 === 0) this.fullStep();
+    } else {
+      var budget = this.speed === 'fast' ? 60 : 20, t0 = now, dt = 0;
+      do {
+        if (this.budget && this.trainer.step >= this.budget) break;
+        if (!this.fullStep()) break;
+        dt = performance.now() - t0;
+      } while (this.playing && dt < budget * 0.8);
+    }
+    if (this.budget && this.trainer.step >= this.budget) {
+      this.pause();
+      this.say('Reached the step budget (' + this.budget + '). Reset to train again.');
+      return;
+    }
+    if (!this.playing) return;
+    // steps per second over the last second or so
+    now = performance.now();
+    if (!this.rateMark) this.rateMark = { t: now, step: this.trainer.step };
+    else if (now - this.rateMark.t > 1000) {
+      this.rate = (this.trainer.step - this.rateMark.step) * 1000 / (now - this.rateMark.t);
+      this.rateMark = { t: now, step: this.trainer.step };
+    }
+    this.updateMetric(false);
+    this.draw(this.speed === 'slow');
+    this.raf = window.requestAnimationFrame(function (ts) { self.frame(ts); });
+  };
+
+  /** The mode metric (GdLive.modeCoverage on 2500 samples), at most once a second unless forced. */
+  Widget.prototype.updateMetric = function (force) {
+    var now = performance.now();
+    if (!force && this.metricAt && now - this.metricAt < 1000) return;
+    this.metricAt = now;
+    var t = this.trainer;
+    if (!this.hasData()) {
+      this.metric = null;
+      this.out.modes.textContent = 'n/a';
+      this.out.hq.textContent = 'n/a';
+      return;
+    }
+    var m = this.metric = t.coverage(N_METRIC);
+    var mh = this.metricHist;
+    if (mh.step.length && mh.step[mh.step.length - 1] === t.step) {
+      mh.modes[mh.modes.length - 1] = m.modes;
+      mh.hq[mh.hq.length - 1] = m.highQuality;
+    } else {
+      mh.step.push(t.step); mh.modes.push(m.modes); mh.hq.push(m.highQuality);
+      if (mh.step.length > HISTORY) {
+        for (var k in mh) mh[k] = mh[k].filter(function (_, i) { return i % 2 === 0; });
+      }
+    }
+  };
+
+  // ------------------------------------------------------------------------------------------
+  // Drawing
+  // ------------------------------------------------------------------------------------------
+
+  Widget.prototype.draw = function (full) {
+    var t = this.trainer;
+    full = full !== false;
+    var o = this.out;
+    o.step.textContent = String(t.step);
+    o.dsteps.textContent = String(this.dUpdates);
+    o.rate.textContent = this.playing ? this.rate.toFixed(0) : '0';
+    if (this.metric) {
+      o.modes.textContent = this.metric.modes + '/' + this.metric.numModes;
+      o.hq.textContent = this.metric.highQuality.toFixed(2);
+    }
+    this.syncRates();
+    this.drawPlot(full);
+    this.drawCharts();
+  };
+
+  /** D's heatmap value in [0, 1] of the output a (and how it is scaled, for the legend). */
+  Widget.prototype.heatScale = function (out) {
+    var name = this.trainer.config.loss;
+    if (name === 'saturating' || name === 'non-saturating') {
+      return { f: sigmoid, text: 'D(x) = \u03c3(logit)' };
+    }
+    if (name === 'least-squares') {
+      return { f: function (a) { return Math.min(1, Math.max(0, a)); }, text: 'D(x) clipped to [0, 1]' };
+    }
+    if (name === 'hinge') {
+      return { f: function (a) { return Math.min(1, Math.max(0, (a + 1) / 2)); },
+        text: 'D(x) from \u22121 to 1' };
+    }
+    var lo = quantile(out, 0.02), hi = quantile(out, 0.98), span = hi - lo || 1;
+    return { f: function (a) { return Math.min(1, Math.max(0, (a - lo) / span)); },
+      text: 'critic value, scaled to its range in view' };
+  };
+
+  /** Recompute the expensive layers (networks on many points): all of them when full, else one
+   *  per frame in turn (while playing), so that drawing stays a small part of each frame. */
+  Widget.prototype.compute = function (full) {
+    var t = this.trainer, v = this.view(), c = this.cache || (this.cache = {});
+    var part = full ? -1 : this.frameNo % 3;
+    if (full || part === 0 || !c.heatText) {
+      var n = HEAT, X = new Float64Array(2 * n * n);
+      for (var i = 0; i < n; i++) {
+        for (var j = 0; j < n; j++) {
+          X[2 * (i * n + j)] = -v + 2 * v * (j + 0.5) / n;
+          X[2 * (i * n + j) + 1] = v - 2 * v * (i + 0.5) / n;
+        }
+      }
+      var out = t.D.apply(X, n * n), hs = this.heatScale(out);
+      var hg = this.heat.getContext('2d'), img = hg.createImageData(n, n);
+      for (var p = 0; p < n * n; p++) {
+        var s = hs.f(out[p]), r, gg, bb, q;
+        if (!isFinite(s)) s = 0.5;
+        // low: pale lilac, 0.5: white, high: green (D's colour)
+        if (s >= 0.5) { q = (s - 0.5) * 2; r = 255 - q * 150; gg = 255 - q * 55; bb = 255 - q * 150; }
+        else { q = (0.5 - s) * 2; r = 255 - q * 28; gg = 255 - q * 50; bb = 255 - q * 12; }
+        img.data[4 * p] = r; img.data[4 * p + 1] = gg; img.data[4 * p + 2] = bb; img.data[4 * p + 3] = 255;
+      }
+      hg.putImageData(img, 0, 0);
+      c.heatText = hs.text;
+    }
+    if (full || part === 1 || !c.lines) c.lines = t.generateForShow(this.zLines, this.zLines.length / 2);
+    if (full || part === 2 || !c.fake) {
+      c.fake = t.generateForShow(this.zShow, N_SHOW);
+      // the arrows: gGradient().sampleGrad at the shown points (moving-average weights)
+      var own = t.G.params, gr;
+      if (t.emaParams) t.G.params = t.emaParams;
+      try { gr = t.gGradient(this.zShow.subarray(0, 2 * N_ARROWS)); } finally { t.G.params = own; }
+      c.grad = gr.sampleGrad;
+    }
+  };
+
+  Widget.prototype.drawPlot = function (full) {
+    var c = this.plot, g = ctx2d(c), W = c.gdW, H = c.gdH, v = this.view();
+    var sx = function (x) { return (x + v) / (2 * v) * W; };
+    var sy = function (y) { return (v - y) / (2 * v) * H; };
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, W, H);
+    var legend = [];
+    if (this.hasData()) this.compute(full);
+    var cache = this.cache || {};
+    // the discriminator's heatmap
+    if (this.layers.heatmap && this.hasData()) {
+      g.imageSmoothingEnabled = true;
+      g.drawImage(this.heat, 0, 0, W, H);
+      legend.push('background: ' + cache.heatText + ', green = judged real');
+    }
+    g.strokeStyle = 'rgba(0,0,0,0.12)';
+    g.lineWidth = 1;
+    g.beginPath();
+    g.moveTo(sx(0), 0); g.lineTo(sx(0), H); g.moveTo(0, sy(0)); g.lineTo(W, sy(0));
+    g.stroke();
+    if (!this.hasData()) {
+      g.fillStyle = '#555';
+      g.font = '14px system-ui, sans-serif';
+      g.textAlign = 'center';
+      g.fillText('click or drag here to draw data', W / 2, H / 2 - 10);
+      g.textAlign = 'left';
+      this.legend.textContent = 'Draw points: each becomes a Gaussian (std ' + DRAW_STD + ').';
+      return;
+    }
+    // the generator manifold: the latent grid warped by G
+    if (this.layers.manifold) {
+      var Y = cache.lines, nl = this.lineShape[0], np = this.lineShape[1];
+      g.strokeStyle = 'rgba(60,60,60,0.3)';
+      g.lineWidth = 0.8;
+      g.beginPath();
+      for (var l = 0; l < nl; l++) {
+        for (var k = 0; k < np; k++) {
+          var idx = 2 * (l * np + k), px = sx(Y[idx]), py = sy(Y[idx + 1]);
+          if (k === 0) g.moveTo(px, py); else g.lineTo(px, py);
+        }
+      }
+      g.stroke();
+      legend.push('grey: the latent grid through G');
+    }
+    var dot = function (pts, color, rad) {
+      g.fillStyle = color;
+      for (var a = 0; a < pts.length / 2; a++) {
+        var x = sx(pts[2 * a]), y = sy(pts[2 * a + 1]);
+        if (!isFinite(x) || !isFinite(y)) continue;
+        g.fillRect(x - rad, y - rad, 2 * rad, 2 * rad);
+      }
+    };
+    if (this.layers.real) {
+      g.globalAlpha = 0.55;
+      dot(this.realShow, COLORS.real, 1.6);
+      g.globalAlpha = 1;
+      if (this.targetName === 'draw') {
+        g.strokeStyle = COLORS.real;
+        g.lineWidth = 1;
+        for (var dp = 0; dp < this.points.length / 2; dp++) {
+          g.beginPath();
+          g.arc(sx(this.points[2 * dp]), sy(this.points[2 * dp + 1]), 3 * DRAW_STD / (2 * v) * W, 0, 2 * Math.PI);
+          g.stroke();
+        }
+      }
+    }
+    // generated points (moving-average weights, fixed latent codes) and their gradients
+    var fake = cache.fake, sg = cache.grad;
+    if (this.layers.fake) {
+      g.globalAlpha = 0.75;
+      dot(fake, COLORS.fake, 1.7);
+      g.globalAlpha = 1;
+    }
+    if (this.layers.real && this.targetName !== 'draw') { // the modes: circles of 3 std
+      var T = this.trainer.target, rad = Math.max(4, 3 * T.std / (2 * v) * W);
+      g.strokeStyle = COLORS.real;
+      g.lineWidth = 1.3;
+      for (var mc = 0; mc < T.numModes; mc++) {
+        g.beginPath();
+        g.arc(sx(T.centers[2 * mc]), sy(T.centers[2 * mc + 1]), rad, 0, 2 * Math.PI);
+        g.stroke();
+      }
+      legend.push('blue circles: the modes (3 std)');
+    }
+    if (this.layers.arrows) {
+      var na = sg.length / 2, norms = new Float64Array(na);
+      for (var ai = 0; ai < na; ai++) norms[ai] = Math.hypot(sg[2 * ai], sg[2 * ai + 1]);
+      var ref = quantile(norms, 0.9);
+      if (ref > 0 && isFinite(ref)) {
+        var len = 0.05 * W, maxLen = 0.09 * W;
+        g.strokeStyle = g.fillStyle = 'rgba(20,20,20,0.8)';
+        g.lineWidth = 1;
+        for (ai = 0; ai < na; ai++) {
+          if (!(norms[ai] > 0)) continue;
+          var x0 = sx(fake[2 * ai]), y0 = sy(fake[2 * ai + 1]);
+          if (!isFinite(x0) || !isFinite(y0)) continue;
+          var len1 = Math.min(maxLen, len * norms[ai] / ref);
+          if (len1 < 1.5) continue;
+          // the descent direction -grad, in screen coordinates (y flipped)
+          var ux = -sg[2 * ai] / norms[ai], uy = sg[2 * ai + 1] / norms[ai];
+          var x1 = x0 + len1 * ux, y1 = y0 + len1 * uy, hl = Math.min(4, 0.45 * len1);
+          g.beginPath();
+          g.moveTo(x0, y0); g.lineTo(x1, y1);
+          g.stroke();
+          g.beginPath();
+          g.moveTo(x1, y1);
+          g.lineTo(x1 - hl * (ux - 0.5 * uy), y1 - hl * (uy + 0.5 * ux));
+          g.lineTo(x1 - hl * (ux + 0.5 * uy), y1 - hl * (uy - 0.5 * ux));
+          g.closePath();
+          g.fill();
+        }
+      }
+      legend.push('arrows: \u2212\u2202L_G/\u2202x at ' + na + ' generated points (descent; length relative, rescaled each frame)');
+    }
+    // key and scale
+    g.font = '11px system-ui, sans-serif';
+    g.textBaseline = 'middle';
+    var w1 = g.measureText('real').width, w2 = g.measureText('generated').width;
+    g.fillStyle = 'rgba(255,255,255,0.85)';
+    g.fillRect(4, 4, w1 + w2 + 40, 18);
+    g.fillStyle = COLORS.real; g.fillRect(9, 10, 6, 6);
+    g.fillStyle = '#222'; g.fillText('real', 18, 13);
+    g.fillStyle = COLORS.fake; g.fillRect(26 + w1, 10, 6, 6);
+    g.fillStyle = '#222'; g.fillText('generated', 35 + w1, 13);
+    g.fillStyle = 'rgba(0,0,0,0.55)';
+    g.textAlign = 'right';
+    g.fillText('[\u2212' + v + ', ' + v + ']\u00b2', W - 5, H - 9);
+    g.textAlign = 'left';
+    g.textBaseline = 'alphabetic';
+    var note = this.targetName === 'draw'
+      ? ' Modes: the ' + this.points.length / 2 + ' drawn points (covered: within 3 std = ' +
+        (3 * DRAW_STD).toFixed(2) + ').'
+      : '';
+    this.legend.textContent = legend.join('; ') + '.' + note;
+  };
+
+  /** One small line chart: series [{y, color, dash}], options {title, lo, hi, log, x}. */
+  function chart(c, xs, series, opts) {
+    var g = ctx2d(c), W = c.gdW, H = c.gdH, padL = 34, padR = 6, padT = 18, padB = 14;
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, W, H);
+    var tr = opts.log ? function (y) { return y > 0 ? Math.log10(y) : NaN; } : function (y) { return y; };
+    var lo = opts.lo, hi = opts.hi;
+    if (lo === undefined || hi === undefined) {
+      var vals = [];
+      series.forEach(function (s) {
+        for (var i = 0; i < s.y.length; i++) { var v = tr(s.y[i]); if (isFinite(v)) vals.push(v); }
+      });
+      if (vals.length) {
+        // robust range: 1st to 99th percentile (spikes clip at the edge)
+        var a = quantile(vals, 0.01), b = quantile(vals, 0.99);
+        if (lo === undefined) lo = a;
+        if (hi === undefined) hi = b;
+      } else { lo = 0; hi = 1; }
+      if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+      var padY = 0.06 * (hi - lo);
+      if (opts.lo === undefined) lo -= padY;
+      if (opts.hi === undefined) hi += padY;
+    }
+    var xmax = Math.max(1, xs.length ? xs[xs.length - 1] : 1);
+    var px = function (x) { return padL + (W - padL - padR) * x / xmax; };
+    var py = function (y) { return padT + (H - padT - padB) * (1 - (y - lo) / (hi - lo)); };
+    g.strokeStyle = '#ddd';
+    g.lineWidth = 1;
+    g.strokeRect(padL, padT, W - padL - padR, H - padT - padB);
+    (opts.refs || []).forEach(function (r) {
+      g.strokeStyle = '#bbb'; g.setLineDash([3, 3]);
+      g.beginPath(); g.moveTo(padL, py(r)); g.lineTo(W - padR, py(r)); g.stroke();
+      g.setLineDash([]);
+    });
+    g.font = '10px system-ui, sans-serif';
+    g.fillStyle = '#666';
+    g.textAlign = 'right';
+    var lab = function (v) { return opts.log ? fmt(Math.pow(10, v), 2) : fmt(v, Math.abs(hi - lo) < 2 ? 2 : 1); };
+    g.fillText(lab(hi), padL - 3, padT + 7);
+    g.fillText(lab(lo), padL - 3, H - padB);
+    g.textAlign = 'right';
+    g.fillText(String(xs.length ? xs[xs.length - 1] : 0), W - padR, H - 3);
+    g.textAlign = 'left';
+    g.fillText('0', padL, H - 3);
+    g.save();
+    g.beginPath();
+    g.rect(padL, padT - 1, W - padL - padR, H - padT - padB + 2);
+    g.clip();
+    series.forEach(function (s) {
+      g.strokeStyle = s.color;
+      g.lineWidth = s.width || 1.1;
+      g.setLineDash(s.dash || []);
+      g.beginPath();
+      var pen = false;
+      for (var i = 0; i < xs.length; i++) {
+        var v = tr(s.y[i]);
+        if (!isFinite(v)) { pen = false; continue; }
+        var X = px(xs[i]), Y = py(Math.min(hi, Math.max(lo, v)));
+        if (pen) g.lineTo(X, Y); else { g.moveTo(X, Y); pen = true; }
+      }
+      g.stroke();
+    });
+    g.restore();
+    g.setLineDash([]);
+    // title with the latest values
+    g.font = '11px system-ui, sans-serif';
+    var x = 4;
+    g.fillStyle = '#222';
+    g.fillText(opts.title, x, 12);
+    x += g.measureText(opts.title).width + 6;
+    series.forEach(function (s) {
+      if (!s.label) return;
+      var last = s.y.length ? s.y[s.y.length - 1] : NaN;
+      var text = s.label + (s.fmt ? s.fmt(last) : (isFinite(last) ? fmt(last, 3) : '\u2013'));
+      g.fillStyle = s.color;
+      g.fillText(text, x, 12);
+      x += g.measureText(text).width + 6;
+    });
+  }
+
+  Widget.prototype.drawCharts = function () {
+    var h = this.hist, mh = this.metricHist, K = this.hasData() ? this.trainer.target.numModes : 1;
+    chart(this.charts.loss, h.step, [
+      { y: h.dLoss, color: COLORS.d, label: 'D ' },
+      { y: h.gLoss, color: COLORS.fake, label: 'G ' }
+    ], { title: 'loss' });
+    chart(this.charts.dgz, h.step, [
+      { y: h.dgz, color: COLORS.fake, label: '' }
+    ], { title: 'mean \u03c3(D(G(z)))', lo: 0, hi: 1, refs: [0.5] });
+    chart(this.charts.gnorm, h.step, [
+      { y: h.gnorm, color: COLORS.fake, label: '', fmt: function (v) { return isFinite(v) ? v.toExponential(1) : '\u2013'; } }
+    ], { title: '\u2016\u2207G\u2016 (log)', log: true });
+    var modesFrac = mh.modes.map(function (m) { return m / K; });
+    chart(this.charts.modes, mh.step, [
+      { y: modesFrac, color: COLORS.real, label: 'modes ', width: 1.5,
+        fmt: function () { return mh.modes.length ? mh.modes[mh.modes.length - 1] + '/' + K : '\u2013'; } },
+      { y: mh.hq, color: COLORS.grey, label: 'HQ ', dash: [4, 2],
+        fmt: function (v) { return isFinite(v) ? v.toFixed(2) : '\u2013'; } }
+    ], { title: '', lo: 0, hi: 1 });
+  };
+
+  // ------------------------------------------------------------------------------------------
+  // Mounting
+  // ------------------------------------------------------------------------------------------
+
+  function mountAll(retry) {
+    var roots = document.querySelectorAll('[data-gd-live]');
+    if (!roots.length) return;
+    if ((!window.GdLive || !window.GdLive.Trainer) && retry !== false && document.readyState !== 'complete') {
+      // gd_live.js may come later (async or deferred): try once more when the page has loaded
+      window.addEventListener('load', function () { mountAll(false); });
+      return;
+    }
+    if (!window.GdLive || !window.GdLive.Trainer) {
+      Array.prototype.forEach.call(roots, function (r) {
+        r.textContent = 'The live GAN needs gd_live.js, which did not load.';
+      });
+      return;
+    }
+    injectStyle();
+    Array.prototype.forEach.call(roots, function (root) {
+      if (root.gdLive) return;
+      var w = new Widget(root, window.GdLive);
+      root.gdLive = {
+        run: function (n) { return w.run(n); },
+        play: function () { w.play(); },
+        pause: function () { w.pause(); },
+        reset: function () { w.reset(); },
+        state: function () { return w.state(); },
+        addPoint: function (x, y) { w.addPoint(x, y); },
+        get trainer() { return w.trainer; },
+        widget: w
+      };
+    });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', function () { mountAll(); });
+  } else mountAll();
+})();

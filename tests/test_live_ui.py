@@ -1,0 +1,326 @@
+"""The in-page GAN Lab's UI, ``book/_static/gd_live_ui.js``, in headless Chromium.
+
+A standalone page (no book build) loads ``gd_live.js`` and ``gd_live_ui.js`` with plain
+``<script src>`` from ``file://`` and holds one ``<div data-gd-live>``; every request that is not
+``file://`` is blocked. The widget must mount without errors, offer every loss of the package,
+train while playing and stop on pause, step each player on demand, take new rates, losses and
+``k`` in place, reach the ring's modes with its default recipe, let the reader draw the data, and
+stay out of pages without a trainer element. Screenshots go to ``/tmp/live_ui_*.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+import time
+
+import pytest
+from book_utils import BOOK, REPORT
+
+from gandemo import losses
+
+pytestmark = pytest.mark.browser
+
+LIVE_JS = BOOK / "_static" / "gd_live.js"
+UI_JS = BOOK / "_static" / "gd_live_ui.js"
+NAMES = list(losses.LOSSES)
+SHOT = "/tmp/live_ui_{}.png"
+FILE_SRC = (LIVE_JS.as_uri(), UI_JS.as_uri())
+
+
+def page_html(widget: str, src=FILE_SRC) -> str:
+    """A page of text holding ``widget``, loading the two scripts from ``src``."""
+    scripts = "".join(f'<script src="{s}"></script>' for s in src)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"{scripts}</head><body style='margin:0;padding:10px;max-width:800px'>"
+        f"<p>Some text of a chapter.</p>{widget}</body></html>"
+    )
+
+
+class Opened:
+    """A page and what it logged: console errors, page errors and blocked requests."""
+
+    def __init__(self, browser, url: str, allowed: str = "file://", width: int = 840):
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+
+        def route(r):
+            if r.request.url.startswith(allowed):
+                r.continue_()
+            else:
+                self.blocked.append(r.request.url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.goto(url)
+
+    def close(self):
+        self.context.close()
+        assert self.errors == [], self.errors
+        assert self.blocked == [], self.blocked
+
+
+@pytest.fixture
+def widget(browser, tmp_path):
+    """The ring widget, opened from file://."""
+    html = tmp_path / "live.html"
+    html.write_text(page_html('<div data-gd-live data-gd-target="ring"></div>'))
+    opened = Opened(browser, html.as_uri())
+    opened.page.wait_for_selector("[data-gd-live] [data-gd-step]")
+    yield opened
+    opened.close()
+
+
+def text(page, sel: str) -> str:
+    return page.locator(f"[data-gd-live] {sel}").inner_text()
+
+
+def step(page) -> int:
+    return int(text(page, "[data-gd-step]"))
+
+
+def dsteps(page) -> int:
+    return int(text(page, "[data-gd-dsteps]"))
+
+
+def state(page) -> dict:
+    return page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.state()")
+
+
+def click(page, action: str) -> None:
+    page.click(f'[data-gd-live] [data-gd-action="{action}"]')
+
+
+def control(page, name: str):
+    return page.locator(f'[data-gd-live] [data-gd-control="{name}"]')
+
+
+# Distinct colours in a canvas (a blank canvas has one).
+COLOURS_JS = """(c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
+  for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+  return seen.size;
+}"""
+
+
+def test_mounts_with_every_loss(widget):
+    """One widget, no error, no request outside file://, the package's losses by name, the
+    mode readout k/8, every control there."""
+    page = widget.page
+    assert page.locator(".gd-live").count() == 1
+    values = page.eval_on_selector_all(
+        '[data-gd-control="loss"] option', "os => os.map(o => o.value)"
+    )
+    assert values == NAMES
+    assert control(page, "loss").input_value() == "non-saturating"
+    for name in ("lr-d", "lr-g", "k", "target", "seed", "speed"):
+        assert control(page, name).count() == 1, name
+    for action in ("play", "pause", "step-d", "step-g", "step", "reset"):
+        assert page.locator(f'[data-gd-action="{action}"]').count() == 1, action
+    assert re.fullmatch(r"\d+/8", text(page, "[data-gd-modes]"))
+    assert step(page) == 0
+    s = state(page)
+    assert (s["lrD"], s["lrG"], s["k"], s["loss"]) == (5e-3, 5e-3, 1, "non-saturating")
+
+
+def test_play_and_pause(widget):
+    """Play trains (the counter grows, canvases are drawn), pause stops it at once."""
+    page = widget.page
+    click(page, "play")
+    page.wait_for_timeout(4000)
+    rate = float(text(page, "[data-gd-rate]"))
+    n = step(page)
+    assert n > 10
+    click(page, "pause")
+    page.wait_for_timeout(100)
+    a = step(page)
+    page.wait_for_timeout(500)
+    assert step(page) == a >= n
+    assert not state(page)["playing"]
+    for canvas in page.query_selector_all("[data-gd-live] canvas"):
+        assert canvas.evaluate(COLOURS_JS) > 3
+    REPORT.append(f"gd_live_ui.js playing in headless Chromium: {rate:.0f} steps/s (normal speed)")
+    print(f"playing: {rate:.0f} steps/s, {a} steps in ~4 s")
+    assert rate > 0
+
+
+def test_slow_motion(widget):
+    """Slow motion: a few steps a second, every one drawn."""
+    page = widget.page
+    control(page, "speed").select_option("slow")
+    click(page, "play")
+    page.wait_for_timeout(2000)
+    click(page, "pause")
+    assert 1 <= step(page) <= 15, step(page)
+
+
+def test_single_steps(widget):
+    """Step D: one discriminator update (the step counter stays); Step G: one generator update
+    (one more step); Step: k discriminator updates and one generator update."""
+    page = widget.page
+    click(page, "step-d")
+    assert (step(page), dsteps(page)) == (0, 1)
+    click(page, "step-g")
+    assert (step(page), dsteps(page)) == (1, 1)
+    control(page, "k").select_option("3")
+    click(page, "step")
+    assert (step(page), dsteps(page)) == (2, 4)
+    assert state(page)["k"] == 3
+
+
+def test_controls_change_in_place(widget):
+    """Rates, loss and k changed while training do not reset the run; every loss trains."""
+    page = widget.page
+    click(page, "play")
+    page.wait_for_timeout(800)
+    seen = [step(page)]
+    control(page, "lr-d").select_option("0.001")
+    control(page, "lr-g").select_option("0.0003")
+    seen.append(step(page))
+    control(page, "k").select_option("2")
+    seen.append(step(page))
+    for name in NAMES:
+        control(page, "loss").select_option(name)
+        page.wait_for_timeout(400)
+        seen.append(step(page))
+        assert state(page)["loss"] == name
+    click(page, "pause")
+    s = state(page)
+    assert seen == sorted(seen) and seen[-1] > seen[0] > 0, seen
+    assert (s["lrD"], s["lrG"], s["k"]) == (1e-3, 3e-4, 2)
+    assert control(page, "schedule").is_checked() is False
+    assert all(abs(v) < 1e6 for v in (s["dLoss"], s["gLoss"]))  # finite (NaN fails too)
+
+
+def test_default_recipe_reaches_the_ring(widget):
+    """1200 steps of the defaults (run synchronously through the hook) cover >= 3 of 8 modes."""
+    page = widget.page
+    out = page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.run(1200)")
+    modes = text(page, "[data-gd-modes]")
+    assert re.fullmatch(r"\d+/8", modes)
+    assert out["step"] == 1200 and int(modes.split("/")[0]) == out["modes"] >= 3, out
+    assert (out["lrD"], out["lrG"]) == (1e-3, 1e-3)  # the schedule's second phase
+    assert control(page, "lr-d").input_value() == "0.001"
+    rate = 1200 / out["seconds"]
+    REPORT.append(
+        f"gd_live_ui.js run(1200) in headless Chromium: {rate:.0f} steps/s, {modes} ring "
+        f"modes, high quality {out['highQuality']:.2f}"
+    )
+    print(f"run(1200): {rate:.0f} steps/s, modes {modes}, hq {out['highQuality']:.2f}")
+    page.locator(".gd-live").screenshot(path=SHOT.format("ring"))
+
+
+def test_grid_target(widget):
+    """The grid target resets the run onto 25 modes."""
+    page = widget.page
+    control(page, "target").select_option("grid")
+    assert step(page) == 0 and re.fullmatch(r"\d+/25", text(page, "[data-gd-modes]"))
+    page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.run(300)")
+    assert step(page) == 300
+    page.locator(".gd-live").screenshot(path=SHOT.format("grid"))
+
+
+def test_draw_your_own(widget):
+    """With 'draw your own', dragging the mouse over the plot makes the target: a mixture
+    around the drawn points, which are also the modes of the metric."""
+    page = widget.page
+    control(page, "target").select_option("draw")
+    assert text(page, "[data-gd-modes]") == "n/a"
+    assert page.locator('[data-gd-action="play"]').is_disabled()
+    box = page.locator('[data-gd-canvas="samples"]').bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] * 0.3
+    page.mouse.move(cx - r, cy + r * 0.6)
+    page.mouse.down()
+    for i in range(1, 25):  # a "V"
+        f = i / 24
+        x = cx - r + 2 * r * f
+        y = cy + r * 0.6 - 1.2 * r * (1 - abs(2 * f - 1))
+        page.mouse.move(x, y)
+    page.mouse.up()
+    s = state(page)
+    assert s["target"] == "drawn" and s["numModes"] >= 10
+    centers = page.evaluate(
+        "() => Array.from(document.querySelector('[data-gd-live]').gdLive.trainer.target.centers)"
+    )
+    assert len(centers) == 2 * s["numModes"]
+    assert max(centers[1::2]) > 0.5 and min(centers[1::2]) < -0.5  # the V spans the plot
+    assert re.fullmatch(rf"\d+/{s['numModes']}", text(page, "[data-gd-modes]"))
+    out = page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.run(600)")
+    assert out["step"] == 600 and out["modes"] >= 1, out
+    page.locator(".gd-live").screenshot(path=SHOT.format("draw"))
+
+
+def test_narrow_page(browser, tmp_path):
+    """At a phone's width the plot and the charts stack, nothing wider than the page; the data
+    attributes set the loss, seed, speed and a step budget."""
+    html = tmp_path / "narrow.html"
+    html.write_text(
+        page_html(
+            '<div data-gd-live data-gd-loss="hinge" data-gd-seed="3" data-gd-steps="20"'
+            ' data-gd-speed="fast"></div>'
+        )
+    )
+    opened = Opened(browser, html.as_uri(), width=420)
+    page = opened.page
+    page.wait_for_selector("[data-gd-step]")
+    assert control(page, "loss").input_value() == "hinge"
+    assert control(page, "seed").input_value() == "3"
+    assert control(page, "speed").input_value() == "fast"
+    click(page, "play")  # the budget of 20 steps stops it
+    page.wait_for_function("() => !document.querySelector('[data-gd-live]').gdLive.state().playing")
+    assert step(page) == 20
+    page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.run(200)")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 420, width
+    page.locator(".gd-live").screenshot(path=SHOT.format("narrow"))
+    opened.close()
+
+
+def test_page_without_widget(browser, tmp_path):
+    """A page of the book without [data-gd-live]: both scripts load, nothing is added."""
+    html = tmp_path / "plain.html"
+    html.write_text(page_html(""))
+    opened = Opened(browser, html.as_uri())
+    page = opened.page
+    page.wait_for_load_state("load")
+    assert page.evaluate("() => typeof GdLive.Trainer") == "function"
+    assert page.locator(".gd-live, canvas, #gd-live-ui-style").count() == 0
+    opened.close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_from_a_local_server(browser, tmp_path):
+    """Served over http (as the built book is), the scripts next to the page."""
+    for src in (LIVE_JS, UI_JS):
+        shutil.copy(src, tmp_path / src.name)
+    (tmp_path / "index.html").write_text(
+        page_html("<div data-gd-live></div>", src=("gd_live.js", "gd_live_ui.js"))
+    )
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        opened = Opened(browser, base + "index.html", allowed=base)
+        page = opened.page
+        page.wait_for_selector("[data-gd-step]")
+        click(page, "step")
+        t0 = time.monotonic()
+        while step(page) < 1 and time.monotonic() - t0 < 5:
+            page.wait_for_timeout(50)
+        assert step(page) == 1
+        opened.close()
+    finally:
+        server.shutdown()

@@ -515,3 +515,33 @@ def test_model_losses_give_each_row_its_own_loss():
         assert torch.allclose(gl[e], spec.g_loss(f[e]))
     with pytest.raises(ValueError, match="loss must be one of"):
         training.ModelLosses(["hinge", "lsgan"])
+
+
+def test_term_profile_values_slopes_and_verdicts():
+    grid = torch.tensor([-3.0, 0.0, 2.0], dtype=torch.float64)
+    d = losses.term_profile(losses.discriminator_loss, grid, player="discriminator")
+    r, f = (t.reshape(-1) for t in torch.meshgrid(grid, grid, indexing="ij"))
+    assert torch.allclose(torch.as_tensor(d.values), F.softplus(-r) + F.softplus(f))
+    assert torch.allclose(torch.as_tensor(d.slopes), -torch.sigmoid(-r) - torch.sigmoid(f))
+    assert d.player_wants == "minimised"
+
+    def value(a_r, a_f):
+        return -losses.discriminator_loss(a_r, a_f)
+
+    assert losses.term_profile(value, grid, player="discriminator").player_wants == "maximised"
+    g = losses.term_profile(losses.saturating_generator_loss, grid, player="generator")
+    assert np.allclose(g.slopes, -torch.sigmoid(grid).numpy()) and g.player_wants == "minimised"
+    mixed = losses.term_profile(lambda a: (a**2).mean(-1), grid, player="generator")
+    assert mixed.player_wants == "mixed"
+    with pytest.raises(ValueError, match="player must be"):
+        losses.term_profile(losses.discriminator_loss, grid, player="critic")
+    with pytest.raises(ValueError, match="logits must be a 1-D grid"):
+        losses.term_profile(losses.saturating_generator_loss, grid[None], player="generator")
+
+
+def test_loss_table_has_one_row_per_registered_loss():
+    rows = losses.loss_table().split("\n")
+    assert rows[0].startswith("| name |") and rows[1] == "|---|---|---|"
+    assert len(rows) == 2 + len(losses.LOSSES)
+    for row, (name, spec) in zip(rows[2:], losses.LOSSES.items(), strict=True):
+        assert row == f"| `{name}` | {spec.formula} | {spec.reference} |"

@@ -50,6 +50,8 @@ __all__ = [
     "LOSSES",
     "non_saturating_generator_loss",
     "saturating_generator_loss",
+    "term_profile",
+    "TermProfile",
     "value_function",
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",
@@ -500,3 +502,71 @@ def loss_table() -> str:
     for name, spec in LOSSES.items():
         lines.append(f"| `{name}` | {spec.formula} | {spec.reference} |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TermProfile:
+    """A loss term on a grid of logits, from :func:`term_profile`.
+
+    Attributes:
+        values: the term on each grid point, flattened.
+        slopes: the term's slope on each grid point in the direction in which its player
+            improves, flattened like ``values``.
+    """
+
+    values: np.ndarray
+    slopes: np.ndarray
+
+    @property
+    def player_wants(self) -> str:
+        """What the improving player does to the term: minimised, maximised or mixed.
+
+        ``"minimised"`` if every slope is negative, ``"maximised"`` if every slope is positive,
+        ``"mixed"`` otherwise.
+        """
+        if np.all(self.slopes < 0):
+            return "minimised"
+        return "maximised" if np.all(self.slopes > 0) else "mixed"
+
+
+def term_profile(term: Callable, logits: ArrayLike, *, player: str) -> TermProfile:
+    r"""Values of a loss term on a grid of logits, and its slope as its player improves.
+
+    The discriminator improves by raising its logit :math:`a_r` on a real example and lowering
+    its logit :math:`a_f` on a generated one, so its slope is
+    :math:`\partial_{a_r} - \partial_{a_f}`; the generator improves by raising :math:`a_f`, so
+    its slope is :math:`\partial_{a_f}`. Each grid point is a batch of one example per input,
+    and the slopes come from autograd.
+
+    Args:
+        term: for ``player="discriminator"`` a function of ``(real_logits, fake_logits)``, for
+            ``player="generator"`` a function of ``fake_logits``, reducing over the last axis like
+            the losses of this module (:func:`discriminator_loss`,
+            :func:`saturating_generator_loss`, or minus one of them).
+        logits: 1-D grid of logits. The discriminator's term is evaluated on every pair
+            :math:`(a_r, a_f)` of it, :math:`a_r` varying slowest; the generator's on every
+            :math:`a_f`.
+        player: ``"discriminator"`` or ``"generator"``.
+
+    Returns:
+        The values and slopes, as float arrays of length ``len(logits)**2`` (discriminator) or
+        ``len(logits)`` (generator).
+
+    Raises:
+        ValueError: if ``player`` is neither player, or ``logits`` is not a finite non-empty 1-D
+            array.
+    """
+    if player not in ("discriminator", "generator"):
+        raise ValueError(f"player must be 'discriminator' or 'generator'; got {player!r}")
+    grid = as_tensor(logits, "logits").detach()
+    if grid.ndim != 1:
+        raise ValueError(f"logits must be a 1-D grid; got shape {tuple(grid.shape)}")
+    if player == "discriminator":
+        r, f = (t.reshape(-1, 1).clone() for t in torch.meshgrid(grid, grid, indexing="ij"))
+        inputs = (r.requires_grad_(True), f.requires_grad_(True))
+    else:
+        inputs = (grid.reshape(-1, 1).clone().requires_grad_(True),)
+    values = term(*inputs)
+    grads = torch.autograd.grad(values.sum(), inputs)
+    slopes = grads[0] - grads[1] if player == "discriminator" else grads[0]
+    return TermProfile(values.detach().numpy().copy(), slopes.reshape(-1).detach().numpy().copy())

@@ -65,6 +65,8 @@
     '.gd-live .gd-note{color:#555;font-size:12px;margin-top:4px}',
     '.gd-live .gd-readout{font-size:13px;color:#222;font-variant-numeric:tabular-nums}',
     '.gd-live .gd-layers{font-size:12px;color:#444}',
+    '.gd-live .gd-layers label{margin-left:.5em}',
+    '.gd-live .gd-layers input{margin:0 .25em 0 0;vertical-align:middle}',
     '.gd-live .gd-warn{color:#b00020}',
     '.gd-live .gd-key{display:inline-block;width:9px;height:9px;border-radius:50%;',
     'vertical-align:baseline;margin:0 2px 0 6px}'

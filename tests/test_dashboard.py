@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 import gandemo as gd  # noqa: E402
 
@@ -75,13 +76,127 @@ def test_dashboard_widget_and_html_fallback():
     board = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
     view = board.widget()
     labels = [b.description for b in view.children[2].children if hasattr(b, "on_click")]
-    assert labels == ["Start", "Pause", "Reset", "step D", "step G"]
+    assert labels == ["Start", "Pause", "Reset", "step D", "step G", "step both"]
     bundle = board._repr_mimebundle_()
     assert "data:image/png;base64" in bundle["text/html"]
     assert "application/vnd.jupyter.widget-view+json" in bundle
     before = bytes(board.image.value)
     board.update_g()
     assert bytes(board.image.value) != before
+
+
+def test_pause_takes_effect_within_a_step_or_two():
+    board = gd.dashboard.TrainingDashboard("ring", steps=10**7, device="cpu", **BOARD)
+    board.start()
+    time.sleep(0.5)
+    asked_at = board.trainer.step
+    board.pause()
+    assert not board.running and board.trainer.step - asked_at <= 2
+
+
+def test_loss_lr_and_k_change_in_place_and_data_changes_wait_for_a_reset():
+    board = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
+    board.step_both()
+    trainer, weights = board.trainer, board.trainer.G.flat.detach().clone()
+    assert board.configure(loss="hinge", lr_g=1e-4, lr_d=2e-4, d_steps=2) == []
+    assert board.trainer is trainer and torch.equal(trainer.G.flat, weights)
+    assert trainer.models == [("hinge", 0)] and trainer.loss_changes[-1][1:] == (
+        0,
+        "non-saturating",
+        "hinge",
+    )
+    assert (trainer.config["lr_g"], trainer.config["lr_d"], trainer.config["d_steps"]) == (
+        1e-4,
+        2e-4,
+        2,
+    )
+    assert not board.settings["schedule"]  # a learning rate given turns the schedule off
+    assert "hinge" in board.status_text and "weights kept" in board.status_text
+    board.redraw()
+    assert board.figure.loss == "hinge"
+
+    # while training runs, a change is applied between two steps
+    board.start(10**7)
+    board.configure(loss="least-squares")
+    deadline = time.monotonic() + 60
+    while trainer.models[0][0] != "least-squares" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    board.pause()
+    assert board.trainer is trainer and trainer.models == [("least-squares", 0)]
+
+    assert board.configure(seed=3) == ["seed"] and board.trainer is trainer
+    assert "Reset" in board.status_text
+    board.start(5)
+    wait(board)
+    assert board.trainer is not trainer and board.trainer.step == 5
+    assert board.trainer.models == [("least-squares", 3)] and board.configure() == []
+    with pytest.raises(ValueError, match="settings"):
+        board.configure(width=3)
+    with pytest.raises(ValueError, match="lr_g"):
+        board.configure(lr_g=0)
+
+
+def test_step_both_is_one_step_of_start():
+    board = gd.dashboard.TrainingDashboard("ring", d_steps=2, device="cpu", **BOARD)
+    twin = gd.Trainer(board.trainer.data, **board._options())
+    board.step_both()
+    twin.run(1, progress=False)
+    assert board.trainer.step == 1 and "2 D updates" in board.status_text
+    assert torch.equal(board.trainer.G.flat, twin.G.flat)
+    assert torch.equal(board.trainer.D.flat, twin.D.flat)
+
+
+def test_defaults_are_the_recipe_with_its_schedule():
+    recipe = gd.experiments.RECIPES["ring"]
+    board = gd.dashboard.TrainingDashboard("ring", device="cpu")
+    c = board.trainer.config
+    for key, value in recipe.settings.items():
+        assert c[key] == value, key
+    assert (c["lr_g"], c["lr_d"]) == recipe.schedule[0][1:] and board.settings["schedule"]
+    assert board.scheduled_rates(0) == recipe.schedule[0][1:]
+    assert board.scheduled_rates(recipe.schedule[1][0]) == recipe.schedule[1][1:]
+    small = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
+    small.trainer.step = recipe.schedule[1][0]  # as if it had trained that far
+    small.update_d()
+    assert small.trainer.config["lr_g"] == recipe.schedule[1][1]
+    first = dict(zip(("lr_g", "lr_d"), recipe.schedule[0][1:], strict=True))
+    assert gd.dashboard.TrainingDashboard("ring", device="cpu", **first, **BOARD).settings[
+        "schedule"
+    ]
+    other = gd.dashboard.TrainingDashboard("ring", lr_g=1e-4, device="cpu", **BOARD)
+    assert not other.settings["schedule"] and other.scheduled_rates() is None
+    plain = gd.dashboard.TrainingDashboard("gaussian", device="cpu", **BOARD)
+    assert plain.scheduled_rates() is None and plain.trainer.config["lr_g"] == 1e-3
+
+
+def test_manifold_and_arrows_on_a_2d_target():
+    board = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
+    board.start(30)
+    wait(board)
+    fig = board.figure
+    lines = gd.dashboard.MANIFOLD_LINES
+    assert len(fig._manifold.get_segments()) == 2 * lines
+    assert fig._arrows is not None and fig._arrows.N == gd.dashboard.ARROWS
+    board.configure(manifold=False, arrows=False)
+    assert not fig._manifold.get_segments() and fig._arrows is None
+    assert board.redraw()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_controls_change_the_model_in_place_or_ask_for_a_reset():
+    board = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
+    board.widget()
+    c, trainer = board.controls, board.trainer
+    c["loss"].value = "hinge"
+    c["lr_g"].value = 1e-4
+    assert trainer.models == [("hinge", 0)] and trainer.config["lr_g"] == 1e-4
+    assert c["schedule"].value is False  # the slider turned the recipe's schedule off
+    c["schedule"].value = True
+    assert trainer.config["lr_g"] == c["lr_g"].value == 2e-3
+    c["target"].value = "gaussian"
+    assert board.trainer is trainer and "Reset" in board.status.value
+    board.start(3)
+    wait(board)
+    assert board.trainer.dim == 1 and board.trainer.step == 3 and c["schedule"].disabled
 
 
 @pytest.mark.parametrize(

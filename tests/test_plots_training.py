@@ -175,3 +175,20 @@ def test_record_and_players_make_one_frame_per_recorded_moment():
     assert len(gd.widgets.frame_pngs(single.html)) == 5
     with pytest.raises(ValueError, match="runs"):
         gd.plots.training.comparison_player(ring, {"a": runs["saturating"]})
+
+
+def test_generator_field_overlay_draws_and_clears():
+    trainer = gd.Trainer(gd.data.ring(), **SMALL)
+    trainer.run(20, progress=False)
+    fig = gd.plots.training.TrainingFigure(trainer.data, "non-saturating")
+    fig.draw(trainer.snapshot(200), trainer.discriminator_on(fig.points))
+    x = trainer.sample(16).numpy()
+    lines = [np.stack([np.linspace(-1, 1, 5), np.zeros(5)], 1)] * 3
+    fig.draw_generator_field(lines, (x, trainer.generator_gradient(x)))
+    assert len(fig._manifold.get_segments()) == 3 and fig._arrows.N == 16
+    assert fig.png()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig.draw_generator_field(None, None)
+    assert not fig._manifold.get_segments() and fig._arrows is None
+    flat = gd.plots.training.TrainingFigure(gd.data.Gaussian1D(0.0, 1.0), "hinge")
+    with pytest.raises(ValueError, match="2-D"):
+        flat.draw_generator_field()

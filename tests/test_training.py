@@ -1887,3 +1887,40 @@ def test_cli_trains_on_cuda():
     summary = json.loads(out)
     assert summary["device"].startswith("cuda") and summary["steps"] == 300
     assert summary["modes"] >= 1 and 0 <= summary["high_quality"] <= 1
+
+
+def test_generator_gradient_is_minus_the_loss_derivative_times_the_logit_gradient():
+    t = training.Trainer(
+        data.ring(), loss=["non-saturating", "least-squares"], seed=[0, 1], **SMALL
+    )
+    t.run(20, progress=False)
+    x = t.sample(7).numpy().astype(np.float64)
+    for e, factor in ((0, lambda a: 1 - torch.sigmoid(a)), (1, lambda a: 1 - a)):
+        d = t.discriminator(e)  # a CPU copy: another computation of a(x) and its gradient
+        xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+        a = d(xt).reshape(-1)
+        (grad_a,) = torch.autograd.grad(a.sum(), xt)
+        want = (factor(a.detach())[:, None] * grad_a).numpy()
+        got = t.generator_gradient(x, model=e)
+        assert got.shape == x.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="x must have shape"):
+        t.generator_gradient(np.zeros((3, 3)))
+
+
+def test_set_loss_and_d_steps_change_the_objective_in_place():
+    t = training.Trainer(data.ring(), seed=0, **SMALL)
+    t.run(10, progress=False)
+    weights, adam = t.G.flat.detach().clone(), t.opt_g.state_dict()["state"][0]["step"].clone()
+    t.set_loss("hinge")
+    t.set_d_steps(2)
+    assert torch.equal(t.G.flat, weights) and t.opt_g.state_dict()["state"][0]["step"] == adam
+    assert t.loss_changes == [(10, 0, "non-saturating", "hinge")]
+    assert t.history.model(0).loss == "hinge" and t.config["loss"] == "hinge"
+    assert t.config["d_steps"] == 2
+    t.run(10, progress=False)
+    assert t.step == 20 and np.all(np.isfinite(t.history.d_loss))
+    with pytest.raises(ValueError, match="loss"):
+        t.set_loss("wasserstein")
+    with pytest.raises(ValueError, match="d_steps"):
+        t.set_d_steps(-1)

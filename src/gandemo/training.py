@@ -960,6 +960,9 @@ class Trainer:
         self.history = History(self.models)
         #: the models stopped after a non-finite loss, gradient or weight (index to step)
         self.diverged: dict[int, int] = {}
+        #: in-place changes of the objective, ``(step, model, old loss, new loss)``
+        #: (:meth:`set_loss`)
+        self.loss_changes: list[tuple[int, int, str, str]] = []
         self.should_stop = False
         self.interrupted = False
         self._mask: torch.Tensor | None = None
@@ -1299,6 +1302,77 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = lr
                 self.config[name] = lr
+
+    def set_loss(self, loss: str, model: int | None = None) -> None:
+        """Switch model ``model`` (None: every model) to the objective ``loss`` from the next
+        update on, keeping the weights, the moving average and the optimisers' state.
+
+        The records made so far stay as they are, but ``history.models`` (and so
+        ``history.model(e).loss``) name the loss as of the latest change; every change is
+        appended to :attr:`loss_changes` as ``(step, model, old, new)``, where ``step`` is the
+        last step trained with the old loss. A checkpoint saved afterwards stores the new loss
+        (not the list of changes).
+        """
+        loss = _check_choice(loss, "loss", LOSSES)
+        which = range(self.n_models) if model is None else [self._check_model(model)]
+        names = [name for name, _ in self.models]
+        for e in which:
+            if names[e] != loss:
+                self.loss_changes.append((self.step, e, names[e], loss))
+                names[e] = loss
+        self.losses = ModelLosses(names)
+        self.models = [(name, s) for name, (_, s) in zip(names, self.models, strict=True)]
+        self.history.models = list(self.models)
+        self.config["loss"] = names[0] if self.n_models == 1 else list(names)
+
+    def set_d_steps(self, d_steps: int) -> None:
+        """Change :math:`k`, the discriminator updates per generator update, from the next step
+        on (0 freezes the discriminator; the simultaneous scheme needs 1)."""
+        d_steps = check_nonnegative_int(d_steps, "d_steps")
+        if self.config["scheme"] == "simultaneous" and d_steps != 1:
+            raise ValueError(f"d_steps must be 1 with scheme='simultaneous'; got {d_steps}")
+        self.config["d_steps"] = d_steps
+
+    def generator_gradient(self, x, *, model: int = 0) -> np.ndarray:
+        r"""Where the generator loss pushes each generated example: :math:`-\partial
+        \ell_G(a(x_i)) / \partial x_i` at numpy points ``x`` (``(n,)`` for 1-D, ``(n, dim)``),
+        for model ``model``'s loss and discriminator (held fixed).
+
+        The generator's minibatch loss is a mean, :math:`L_G = \frac1m \sum_i \ell_G(a(x_i))`
+        with :math:`x_i = G(z_i)` and :math:`a` the discriminator's logit, so
+        :math:`\partial L_G / \partial x_i = \frac1m \ell_G'(a(x_i)) \nabla a(x_i)` and the
+        generator's gradient is :math:`\sum_i (\partial x_i / \partial \theta)^\top
+        \partial L_G / \partial x_i`. This returns :math:`-m \, \partial L_G /
+        \partial x_i = -\ell_G'(a(x_i)) \nabla a(x_i)`, which does not depend on :math:`m`:
+
+        * non-saturating, :math:`\ell_G = \operatorname{softplus}(-a) = -\log D`:
+          :math:`(1 - \sigma(a)) \nabla a`;
+        * saturating, :math:`\ell_G = -\operatorname{softplus}(a) = \log(1 - D)`:
+          :math:`\sigma(a) \nabla a`;
+        * least-squares, :math:`\ell_G = \frac12 (a - 1)^2`: :math:`(1 - a) \nabla a`;
+        * hinge and Wasserstein, :math:`\ell_G = -a`: :math:`\nabla a`.
+
+        Computed by autograd through the discriminator only; nothing is updated.
+
+        Returns:
+            An array of the shape of ``x``.
+        """
+        e = self._check_model(model)
+        a = np.asarray(x, dtype=np.float32)
+        one_d = self.dim == 1 and a.ndim == 1
+        if one_d:
+            a = a[:, None]
+        if a.ndim != 2 or a.shape[1] != self.dim or not len(a):
+            want = "(n,)" if self.dim == 1 else f"(n, {self.dim})"
+            raise ValueError(f"x must have shape {want} with n >= 1; got {np.shape(x)}")
+        t = torch.from_numpy(np.ascontiguousarray(a)).to(self.device).unsqueeze(0)
+        t.requires_grad_(True)
+        with torch.enable_grad():
+            logits = self.D(t, self.D.flat[e : e + 1].detach())[..., 0]  # (1, n)
+            g_loss = self.losses.specs[e].g_loss(logits, check=False)  # (1,): the mean
+            (grad,) = torch.autograd.grad(g_loss.sum(), t)
+        out = (-len(a) * grad[0]).cpu().numpy().astype(float)
+        return out[:, 0] if one_d else out
 
     def update_d(self) -> None:
         """Exactly one discriminator update (recorded with the next generator step)."""

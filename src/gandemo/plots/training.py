@@ -416,6 +416,78 @@ class TrainingFigure:
             d_star = np.where(shown, self._p_data / total, np.nan)
         self.ln_dstar.set_ydata(d_star)
 
+    def draw_generator_field(self, manifold=None, arrows=None, *, length: float = 0.12) -> None:
+        r"""Overlay GAN Lab's views on the samples panel of a 2-D target (None clears one).
+
+        Args:
+            manifold: the generator manifold, polylines in the data plane (a sequence of
+                ``(k, 2)`` arrays, e.g. the lines of a latent grid pushed through :math:`G`),
+                drawn as a thin warped grid.
+            arrows: ``(points, vectors)``, two ``(n, 2)`` arrays: arrows from generated
+                examples along the generator loss's push :math:`-\partial \ell_G /
+                \partial x` (:meth:`gandemo.training.Trainer.generator_gradient`), scaled
+                together so that the 90th percentile of their norms is ``length`` of the
+                panel's width; longer ones are cut to twice that (the legend gives that
+                percentile's norm, which shows how strong the push is).
+            length: the 90th percentile arrow's length, a share of the panel's width.
+        """
+        if not self.two_d:
+            raise ValueError("draw_generator_field needs a 2-D target (e.g. gd.data.ring())")
+        from matplotlib.collections import LineCollection
+
+        ax = self.ax_s
+        if getattr(self, "_manifold", None) is None:
+            self._manifold = LineCollection(
+                [], colors="0.25", linewidths=0.5, alpha=0.4, zorder=1.5, label="G manifold"
+            )
+            ax.add_collection(self._manifold)
+        self._manifold.set_segments([] if manifold is None else [np.asarray(p) for p in manifold])
+        old = getattr(self, "_arrows", None)
+        if old is not None:
+            old.remove()
+            self._arrows = None
+        if arrows is not None:
+            points, vectors = (np.asarray(a, dtype=float).reshape(-1, 2) for a in arrows)
+            if points.shape != vectors.shape:
+                raise ValueError("arrows must be two arrays of the same shape (n, 2)")
+            norms = np.hypot(vectors[:, 0], vectors[:, 1])
+            top = float(np.percentile(norms, 90)) if len(norms) else 0.0
+            lo, hi = ax.get_xlim()
+            scale = length * (hi - lo) / top if top > 0 else 0.0
+            shown = vectors * scale
+            cut = np.minimum(1.0, 2 * length * (hi - lo) / np.maximum(norms * scale, 1e-12))
+            shown *= cut[:, None]
+            self._arrows = ax.quiver(
+                points[:, 0],
+                points[:, 1],
+                shown[:, 0],
+                shown[:, 1],
+                angles="xy",
+                scale_units="xy",
+                scale=1,
+                color="k",
+                alpha=0.8,
+                width=0.005,
+                headwidth=3.5,
+                headlength=4,
+                headaxislength=3.5,
+                zorder=3,
+                label=f"$-\\nabla_x \\ell_G$ (90 %: {top:.2g})",
+            )
+        handles = [self.sc_real, self.sc_fake]
+        if manifold is not None:
+            handles.append(self._manifold)
+        if self._arrows is not None:
+            handles.append(self._arrows)
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.08),
+            ncol=2,
+            markerscale=4,
+            fontsize=8,
+        )
+
     def png(self, dpi: int = 72) -> bytes:
         """The figure as PNG bytes: one Agg render, fast PNG compression.
 

@@ -196,7 +196,7 @@ class TrainingFigure:
             vmax=1,
             alpha=0.55,
         )
-        ax.set_title("background: D(x), green = 'real', pink = 'generated'", fontsize=9)
+        ax.set_title("behind: D(x), green 'real', pink 'generated'", fontsize=8)
         self.sc_real = ax.scatter([], [], s=3, color=COLORS["data"], label="real")
         self.sc_fake = ax.scatter([], [], s=3, color=COLORS["gen"], label="generated")
         ax.set_xlim(lo, hi)

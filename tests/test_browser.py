@@ -110,3 +110,45 @@ def test_page_works_offline(browser, book_server, name):
         assert log["blocked"] == [], f"{name}: requests outside the book {log['blocked']}"
     finally:
         context.close()
+
+
+LIVE_PAGES = ["chapters/04_saturating_vs_nonsaturating", "chapters/06_train_live"]
+
+
+@pytest.mark.parametrize("name", LIVE_PAGES)
+def test_live_trainer_trains_in_the_built_page(browser, book_server, name):
+    """The in-page trainer (gd_live.js + gd_live_ui.js) trains in the built book with no kernel
+    and nothing from outside the book: Play advances the step, Pause stops it, the loss menu
+    offers the registry's losses, and 1200 steps of the default recipe reach the ring's modes."""
+    from gandemo.losses import LOSSES
+
+    context, page, log = open_page(browser, book_server, f"{name}.html")
+    try:
+        root = page.locator("[data-gd-live]").first
+        root.scroll_into_view_if_needed()
+        options = root.locator('[data-gd-control="loss"] option')
+        values = [options.nth(i).get_attribute("value") for i in range(options.count())]
+        assert values == list(LOSSES)
+        root.locator('[data-gd-action="play"]').click()
+        page.wait_for_function(
+            "() => +document.querySelector('[data-gd-live] [data-gd-step]').textContent >= 50",
+            timeout=30000,
+        )
+        root.locator('[data-gd-action="pause"]').click()
+        page.wait_for_timeout(300)
+        paused = root.locator("[data-gd-step]").inner_text()
+        page.wait_for_timeout(500)
+        assert root.locator("[data-gd-step]").inner_text() == paused
+        root.locator('[data-gd-control="loss"]').select_option("non-saturating")
+        root.locator('[data-gd-action="reset"]').click()
+        page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.run(1200)")
+        page.wait_for_timeout(200)
+        modes = root.locator("[data-gd-modes]").inner_text()
+        k, total = (int(v) for v in modes.split("/"))
+        assert total == 8 and k >= 3, f"{name}: {modes} ring modes after 1200 steps"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        root.screenshot(path=str(SHOTS / f"live__{name.replace('/', '__')}.png"))
+        assert log["console"] == [], f"{name}: console errors {log['console']}"
+        assert log["blocked"] == [], f"{name}: requests outside the book {log['blocked']}"
+    finally:
+        context.close()

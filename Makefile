@@ -43,7 +43,7 @@ book: $(STAMP) $(MATHJAX)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks book/chapters book/_ext
-	$(VENV)/bin/ruff format --check src tests benchmarks book/_ext
+	$(VENV)/bin/ruff format --check src tests benchmarks book/chapters book/_ext
 
 # Unit tests only: no book build, no browser (tests using the built_book fixture are marked book).
 unit: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from book_utils import BOOK, toc_files
 
 def notebooks() -> list[Path]:
     return sorted(BOOK.rglob("*.ipynb"), key=str)
+
+
+CHAPTERS = sorted((BOOK / "chapters").glob("*.ipynb"))
 
 
 def test_toc_has_the_numbered_parts_and_only_existing_pages():
@@ -156,3 +160,60 @@ def test_every_solution_with_code_is_executed_by_the_build(nb_path):
                 f"{nb_path.name}: solution {label} involves code but runs none; make it a gated "
                 "solution (solution-start / solution-end) around executed code cells"
             )
+
+
+MAX_CELL_LINES = 25
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_code_cells_are_short_and_use_the_public_api(nb_path):
+    """A chapter cell longer than about 25 lines is split or moves into the package; chapters
+    reach the package through its public names only."""
+    nb = json.loads(nb_path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"]).strip()
+        lines = len(source.splitlines())
+        assert lines <= MAX_CELL_LINES, f"cell {cell['id']} has {lines} lines"
+        private = re.findall(r"\bgd(?:\.\w+)*\._\w+", source)
+        assert not private, f"cell {cell['id']} uses private names {private}"
+
+
+def _first_use() -> dict[str, str]:
+    """Each public function or class of the package that a chapter calls as ``gd.<path>``,
+    mapped to the docname of the first chapter that calls it."""
+    import inspect
+
+    import gandemo
+
+    first: dict[str, str] = {}
+    for nb_path in CHAPTERS:
+        nb = json.loads(nb_path.read_text())
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        for path in sorted(set(re.findall(r"\bgd\.([A-Za-z]\w*(?:\.[A-Za-z]\w*)*)", code))):
+            obj, parts = gandemo, path.split(".")
+            for part in parts:
+                obj = getattr(obj, part, None)
+                if inspect.isfunction(obj) or inspect.isclass(obj):
+                    key = f"{obj.__module__}.{obj.__qualname__}"
+                    first.setdefault(key, f"chapters/{nb_path.stem}")
+                    break
+                if not inspect.ismodule(obj):
+                    break
+    return first
+
+
+def test_each_function_a_chapter_calls_names_the_chapter_that_introduces_it():
+    """As d2l does: the docstring of each public function or class a chapter calls says which
+    chapter introduces it, so the API page links back to the book."""
+    import importlib
+
+    wrong = []
+    for key, doc in _first_use().items():
+        module, _, name = key.rpartition(".")
+        obj = getattr(importlib.import_module(module), name)
+        tag = f"Introduced in :doc:`/{doc}`."
+        if tag not in (obj.__doc__ or ""):
+            wrong.append(f"{key}: expected {tag!r}")
+    assert not wrong, "\n".join(wrong)

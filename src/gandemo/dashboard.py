@@ -94,6 +94,8 @@ class _LiveView(Callback):
 class TrainingDashboard:
     """Train a small GAN live in JupyterLab.
 
+    Introduced in :doc:`/chapters/06_train_live`.
+
     Args:
         target: a name in :data:`gandemo.data.TARGETS` (ring, grid, gaussian, mixture, digits);
             the target's recipe (:data:`gandemo.experiments.RECIPES`: architecture, Adam's

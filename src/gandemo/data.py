@@ -49,6 +49,8 @@ def _check_finite(value, name: str) -> float:
 class Gaussian1D:
     r"""The normal density :math:`\mathcal N(\mu, \sigma^2)` on the real line.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     Args:
         mean: :math:`\mu`, finite.
         std: :math:`\sigma > 0`.
@@ -86,6 +88,8 @@ class Gaussian1D:
 @dataclass(frozen=True)
 class GaussianMixture1D:
     r"""A mixture :math:`\sum_k w_k \mathcal N(\mu_k, \sigma_k^2)` on the real line.
+
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
 
     Args:
         means: component means.
@@ -227,6 +231,8 @@ class GaussianMixture2D:
 def ring(num_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture2D:
     r"""The ring benchmark: ``num_modes`` Gaussians at angles :math:`2\pi k / K`, ``k = 0..K-1``.
 
+    Introduced in :doc:`/chapters/06_train_live`.
+
     The angles are built with an endpoint-free grid; ``linspace(0, 2 pi, K)``, as a widely copied
     demo does, puts the first and last modes on top of each other and leaves K - 1 modes.
 
@@ -244,6 +250,8 @@ def ring(num_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> Gaussian
 
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture2D:
     r"""The grid benchmark: ``side**2`` Gaussians on a square grid centred at the origin.
+
+    Introduced in :doc:`/chapters/07_loss_zoo`.
 
     With the defaults the centres are :math:`\{-4, -2, 0, 2, 4\}^2` (25 modes), std 0.05.
 

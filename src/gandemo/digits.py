@@ -81,6 +81,8 @@ class Digits:
     """The digits as a training target: ``sample(n, generator)`` draws ``n`` images uniformly
     with replacement, ``(n, 64)`` in [-1, 1], on the generator's device.
 
+    Introduced in :doc:`/chapters/08_digits`.
+
     The training engine (:class:`gandemo.training.Trainer`, one model or many) calls
     :meth:`metrics` on generated images for its quality records.
     """
@@ -260,6 +262,8 @@ class DigitMetrics:
 def digit_metrics(images, *, threshold: float = 0.9, min_share: float = 0.01) -> DigitMetrics:
     """Classifier-based quality of ``images`` (``(n, 64)`` or ``(n, 8, 8)``, values in [-1, 1]).
 
+    Introduced in :doc:`/chapters/08_digits`.
+
     Args:
         images: the images to score (at least 2, for the Fréchet distance).
         threshold: probability above which a prediction counts as confident.
@@ -313,6 +317,8 @@ BASELINES: dict[str, str] = {
 def baseline_samples(kind: str, n: int = 1000, seed: int = 0) -> np.ndarray:
     """Images of a baseline generator, ``(n, 64)`` in [-1, 1] (``"real"``: at most 450):
 
+    Introduced in :doc:`/chapters/08_digits`.
+
     * ``"real"``: the ruler's held-out digits (the first ``n`` of the 450; no randomness);
     * ``"prototypes"``: the ten class means of all digits, each repeated, a generator that is
       perfectly sharp in the classifier's eyes and has no variety within a class (no
@@ -344,6 +350,8 @@ def baseline_rows(draws: int = 5, n: int = 1000) -> list[dict]:
     """The baseline rows of a table, one per kind of :data:`BASELINES`, scored with
     :func:`digit_metrics`: ``{"name", "kind", "runs", <metric>: (mean, std), "values":
     {<metric>: per-draw array}}`` with the sample standard deviation (``ddof=1``).
+
+    Introduced in :doc:`/chapters/08_digits`.
 
     The random kinds (``"average"``, ``"noise"``) get ``draws`` draws of ``n`` images; the
     fixed ones one set (``"real"``: the 450 held-out digits, fewer than ``n``, which raises its

@@ -312,6 +312,8 @@ def chance_rows(data, draws: int = 5, n: int = 2500) -> list[dict]:
 def welch(a, b) -> dict:
     """Welch's t-test of two samples (``scipy.stats.ttest_ind(equal_var=False)``).
 
+    Introduced in :doc:`/chapters/06_train_live`.
+
     Returns:
         ``{"diff": mean(a) - mean(b), "ci": (lo, hi)`` (95 % confidence interval of the
         difference), ``"t", "p"}``; NaN statistics if either sample has fewer than 2 finite

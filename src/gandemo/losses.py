@@ -148,6 +148,8 @@ def _one(fake_logits, check: bool) -> torch.Tensor:
 def bce(probs: ArrayLike, targets: ArrayLike) -> torch.Tensor:
     r"""Mean binary cross-entropy of probabilities against targets, the textbook formula.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     .. math::
 
         \operatorname{BCE}(p, y) = -\frac{1}{n} \sum_{i=1}^{n}
@@ -184,6 +186,8 @@ def bce(probs: ArrayLike, targets: ArrayLike) -> torch.Tensor:
 def value_function(d_real: ArrayLike, d_fake: ArrayLike) -> torch.Tensor:
     r"""Minibatch estimate of the value function from discriminator probabilities.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     .. math::
 
         \hat V = \frac{1}{m_r}\sum_{i=1}^{m_r} \log D(x_i)
@@ -211,6 +215,8 @@ def discriminator_loss(
     real_logits: ArrayLike, fake_logits: ArrayLike, *, check: bool = True
 ) -> torch.Tensor:
     r"""Discriminator loss of the minimax game from logits: minus the minibatch value function.
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
 
     With :math:`D = \sigma(a)`,
 
@@ -241,6 +247,8 @@ def discriminator_loss(
 def saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
     r"""Saturating generator loss (the minimax game of Goodfellow et al. 2014), minimised by G.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     .. math::
 
         L_G^\text{sat} = \frac{1}{m}\sum_i \log\bigl(1 - D(G(z_i))\bigr)
@@ -262,6 +270,8 @@ def saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> 
 
 def non_saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
     r"""Non-saturating generator loss (the heuristic of Goodfellow et al. 2014), minimised by G.
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
 
     .. math::
 
@@ -497,7 +507,10 @@ def get_loss(name: str) -> GANLoss:
 
 
 def loss_table() -> str:
-    """The registry :data:`gandemo.losses.LOSSES` as a Markdown table."""
+    """The registry :data:`gandemo.losses.LOSSES` as a Markdown table.
+
+    Introduced in :doc:`/chapters/07_loss_zoo`.
+    """
     lines = ["| name | losses (bars: minibatch means) | reference |", "|---|---|---|"]
     for name, spec in LOSSES.items():
         lines.append(f"| `{name}` | {spec.formula} | {spec.reference} |")
@@ -531,6 +544,8 @@ class TermProfile:
 
 def term_profile(term: Callable, logits: ArrayLike, *, player: str) -> TermProfile:
     r"""Values of a loss term on a grid of logits, and its slope as its player improves.
+
+    Introduced in :doc:`/chapters/05_total_loss`.
 
     The discriminator improves by raising its logit :math:`a_r` on a real example and lowering
     its logit :math:`a_f` on a generated one, so its slope is

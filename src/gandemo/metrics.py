@@ -59,6 +59,8 @@ def binned_target(density, lo: float, hi: float, bins: int) -> tuple[np.ndarray,
 def jsd_to_density(samples, density, lo=None, hi=None, bins: int = 60, mass: float = 0.999):
     r"""Jensen-Shannon divergence between a 1-D density and the histogram of samples, in nats.
 
+    Introduced in :doc:`/chapters/05_total_loss`.
+
     Both distributions are discretised on the same ``bins`` equal bins over ``[lo, hi]``: the
     target as :math:`p_k = \int_{\text{bin } k} p_\text{data}(x)\,dx`, the samples as the
     fraction :math:`q_k` that falls in bin :math:`k`. Samples outside the range are counted in
@@ -155,6 +157,8 @@ def _points(x, name: str, dim: int | None = None) -> np.ndarray:
 
 def mode_coverage(samples, centers, std: float, min_share: float = 0.1) -> ModeCoverage:
     r"""Modes covered, high-quality fraction and reverse KL of samples from a Gaussian mixture.
+
+    Introduced in :doc:`/chapters/07_loss_zoo`.
 
     The definitions of VEEGAN and PacGAN, for a mixture of K isotropic Gaussians with centres
     :math:`c_k` and a common standard deviation :math:`s`:
@@ -276,6 +280,8 @@ def discriminator_lag(
 ) -> float:
     r"""How far the learned :math:`D` of model ``model`` is from the optimal :math:`D^*` of
     its current generator, on a 1-D target:
+
+    Introduced in :doc:`/chapters/06_train_live`.
 
     .. math::
 

@@ -78,6 +78,8 @@ def count_parameters(module: nn.Module) -> int:
 class Generator(nn.Module):
     r"""The generator :math:`G_\theta`, mapping a latent code to an example.
 
+    Introduced in :doc:`/chapters/05_total_loss`.
+
     The latent prior is the standard normal :math:`p_z = \mathcal N(0, I)`.
 
     Args:
@@ -134,6 +136,8 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     r"""The discriminator's logit :math:`a_\psi: \mathbb R^{\text{in\_dim}} \to \mathbb R`.
+
+    Introduced in :doc:`/chapters/05_total_loss`.
 
     :math:`D(x) = \sigma(a_\psi(x))` is the probability that :math:`x` is real; the module
     returns the logit, so that losses stay finite however confident it gets.

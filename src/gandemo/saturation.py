@@ -214,6 +214,8 @@ def measure_gradients(
 ) -> tuple[Generator, dict[int, Discriminator], list[GradientStats]]:
     r"""Pre-train one discriminator and measure the generator's gradient after each k in ``ks``.
 
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+
     The generator and the discriminator come from :func:`make_pair` with ``pair_seeds``; the
     discriminator is trained once, with snapshots at every k, so each k continues the same run.
     For each snapshot: ``samples`` per-sample gradient norms under each loss and, for ``batches``
@@ -262,6 +264,8 @@ def compare_runs(
     pair_seeds: tuple[int, int] = (0, 1),
 ) -> dict[str, training.ModelHistory]:
     """Train a saturating and a non-saturating GAN from the same start, D pre-trained k steps.
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
 
     Both runs start from copies of the same generator and of the same discriminator,
     pre-trained by :func:`pretrain_discriminator` against the frozen generator; they are the two
@@ -361,6 +365,8 @@ def gradient_spread(
     seed_g: int = 0,
 ) -> GradientSpread:
     r"""How large and how noisy the generator's gradient is as the discriminator nears optimality.
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
 
     One fixed generator (:func:`make_pair` with ``seed_g``) and, for each seed ``s`` of
     ``seeds``, a discriminator built with seed ``s + 1`` and trained by

@@ -116,6 +116,8 @@ class ValueStats:
 def value_by_quadrature(d_logit: Callable, p_data, p_g, mass: float = 1 - 1e-12) -> ValueStats:
     r"""Compute :math:`V(D, G)` for densities ``p_data`` and ``p_g`` and a fixed D by quadrature.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     .. math::
 
         V(D, G) = \int p_\text{data}(x) \log D(x)\,dx + \int p_g(x) \log(1 - D(x))\,dx
@@ -168,6 +170,8 @@ def value_estimates(
     d_logit: Callable, p_data, p_g, m: int, repeats: int = 1000, seed: int = 0
 ) -> np.ndarray:
     r"""Draw ``repeats`` independent minibatch estimates :math:`\hat V` with batch size ``m``.
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
 
     Each estimate samples m real and m generated examples and calls
     :func:`gandemo.losses.value_function` on :math:`D(x) = \sigma(a(x))`.
@@ -239,6 +243,8 @@ def _torch_logpdf(p, x: torch.Tensor) -> torch.Tensor | None:
 def optimal_discriminator(p_data, p_g, x) -> np.ndarray:
     r"""The optimal discriminator of Goodfellow et al. (2014, Prop. 1) at the points ``x``.
 
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
+
     .. math::
 
         D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)}
@@ -263,6 +269,8 @@ def optimal_discriminator(p_data, p_g, x) -> np.ndarray:
 
 def optimal_logit(p_data, p_g):
     r"""The logit function :math:`a^*(x) = \log p_\text{data}(x) - \log p_g(x)` of :math:`D^*`.
+
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
 
     The callable accepts numpy arrays (returns numpy) and torch tensors (returns a tensor of the
     same dtype, differentiable in ``x`` for :class:`~gandemo.data.Gaussian1D` and
@@ -392,6 +400,8 @@ def kl_divergence(p, q, mass: float = 1 - 1e-12) -> float:
 def js_divergence(p, q, mass: float = 1 - 1e-12) -> float:
     r"""Jensen-Shannon divergence by adaptive quadrature, from the log-densities.
 
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
+
     .. math::
 
         \mathrm{JSD}(p \| q) = \frac12 \int p \log\frac{2p}{p + q}\,dx
@@ -415,6 +425,8 @@ def c_of_g(p_data, p_g) -> float:
     r""":math:`C(G) = \max_D V(D, G) = V(D^*, G)`, computed by quadrature of the value function at
     :math:`D^*` (:func:`value_by_quadrature` with :func:`optimal_logit`).
 
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
+
     Theorem 1 of Goodfellow et al. (2014) says it equals
     :math:`-\log 4 + 2\,\mathrm{JSD}(p_\text{data} \| p_g)`; this function does not use that.
     It stays accurate where that formula cannot: for :math:`\mathcal N(0, 1)` against
@@ -426,6 +438,8 @@ def c_of_g(p_data, p_g) -> float:
 
 def mass_interval(densities, mass: float = 0.99, n: int = 20001) -> tuple[float, float]:
     r"""The central interval that holds ``mass`` of the equal mixture of ``densities``.
+
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
 
     Used to say where a learned discriminator is compared with :math:`D^*`: where the samples it
     was trained on actually fall.
@@ -487,6 +501,8 @@ def fit_discriminator(
 ) -> FittedDiscriminator:
     r"""Train a small MLP discriminator against *fixed* ``p_data`` and ``p_g``.
 
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
+
     Each step draws fresh batches of ``batch_size`` real and generated examples and takes an Adam
     step on :func:`gandemo.losses.discriminator_loss` (:math:`-\hat V`); the learning rate decays
     linearly to 0, so the last steps average out the sampling noise. With enough capacity and data
@@ -537,6 +553,8 @@ def fit_discriminator(
 def non_saturating_f(u) -> np.ndarray:
     r"""The convex function of the non-saturating objective, :math:`f(u) = (1+u)\log\frac{1+u}{2}`.
 
+    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+
     :math:`f(1) = 0` and :math:`f''(u) = 1/(1+u) > 0`, so
     :math:`D_f(p_g \| p_\text{data}) = \int p_\text{data}\, f(p_g / p_\text{data})\,dx` is an
     f-divergence.
@@ -550,6 +568,8 @@ def non_saturating_f(u) -> np.ndarray:
 def non_saturating_divergence(p_data, p_g, mass: float = 1 - 1e-12) -> float:
     r"""The f-divergence :math:`\int p_\text{data}\, f(p_g/p_\text{data})\,dx` with
     :func:`non_saturating_f`, by quadrature, in the stable form
+
+    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
 
     .. math::
 
@@ -568,6 +588,8 @@ def non_saturating_divergence(p_data, p_g, mass: float = 1 - 1e-12) -> float:
 
 def non_saturating_objective(p_data, p_g) -> float:
     r"""The objective that the non-saturating generator follows at :math:`D^*`,
+
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
 
     .. math::
 
@@ -588,6 +610,8 @@ def generator_gradient_at_optimum(
 ) -> np.ndarray:
     r"""Monte-Carlo gradient of a generator loss with respect to :math:`(\mu, \sigma)` of
     :math:`p_g = \mathcal N(\mu, \sigma^2)`, with the discriminator frozen at :math:`D^*`.
+
+    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
 
     The generator is :math:`G(z) = \mu + \sigma z`, :math:`z \sim \mathcal N(0, 1)`; the loss is
     the generator loss ``kind`` of :data:`gandemo.losses.LOSSES` on the logits :math:`a^*(G(z))`
@@ -625,6 +649,8 @@ def generator_gradient_at_optimum(
 def gaussian_fit_landscape(p_data, means, stds, x=None) -> dict:
     r"""Both generator objectives at :math:`D^*` for every Gaussian :math:`p_g = \mathcal N(\mu,
     \sigma^2)` on a grid of means and standard deviations.
+
+    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
 
     Computed on a fine x-grid (:func:`jsd_on_grid`, :func:`kl_on_grid`), vectorised over the
     family.

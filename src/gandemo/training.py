@@ -505,7 +505,10 @@ class ProgressBar(Callback):
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA if available, then Apple's MPS, then the CPU; else the device named,
-    which must exist in this build of PyTorch (ValueError otherwise)."""
+    which must exist in this build of PyTorch (ValueError otherwise).
+
+    Introduced in :doc:`/chapters/06_train_live`.
+    """
     if isinstance(device, str) and device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -807,6 +810,8 @@ def _check_config(c: dict) -> dict:
 
 class Trainer:
     r"""Train one GAN, or :math:`E` GANs side by side, on a target of :mod:`gandemo.data`.
+
+    Introduced in :doc:`/chapters/05_total_loss`.
 
     Args:
         data: the target, with ``sample(n, generator)`` returning ``(n,)`` (1-D) or ``(n, d)``
@@ -1855,6 +1860,8 @@ def _check_optimizer_state(sd, opt: torch.optim.Optimizer, flat: torch.Tensor, n
 
 def summarize(trainer: Trainer) -> list[dict]:
     """Mean and standard deviation over seeds of the final metrics, one row per loss.
+
+    Introduced in :doc:`/chapters/08_digits`.
 
     Returns:
         Rows ``{"loss", "runs", "diverged", <metric>: (mean, std), ...}`` in the order the

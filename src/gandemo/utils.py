@@ -22,6 +22,8 @@ __all__ = [
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python's, NumPy's and PyTorch's global random streams and return a seeded generator.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     Same seed, same device, same thread count and same library versions give the same result;
     CPU and CUDA streams differ for the same seed.
 
@@ -39,7 +41,10 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
 
 def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
-    """A :class:`torch.Generator` on ``device`` seeded with ``seed``."""
+    """A :class:`torch.Generator` on ``device`` seeded with ``seed``.
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+    """
     seed = check_nonnegative_int(seed, "seed")
     g = torch.Generator(device=device)
     g.manual_seed(seed)

@@ -386,6 +386,8 @@ def live_view(make_figure: Callable[[list], tuple[Figure, Callable[[int], None]]
     """A :class:`LiveImage` and a ``live`` callback for :func:`record` that redraws a figure at
     every recorded frame.
 
+    Introduced in :doc:`/chapters/07_loss_zoo`.
+
     Args:
         make_figure: ``make_figure(frames)`` returns ``(fig, update)`` like the figures above;
             it is called once with a list that grows as frames arrive.

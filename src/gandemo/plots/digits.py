@@ -27,7 +27,10 @@ __all__ = [
 
 def digit_grid(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """``rows * cols`` images ``(n, 64)`` in [-1, 1] tiled into one ``(8 rows + gaps)`` array
-    (NaN in the one-pixel gaps)."""
+    (NaN in the one-pixel gaps).
+
+    Introduced in :doc:`/chapters/08_digits`.
+    """
     side = 8
     out = np.full((rows * (side + 1) - 1, cols * (side + 1) - 1), np.nan)
     for k in range(min(rows * cols, len(images))):
@@ -93,7 +96,10 @@ def digit_panels(
 ) -> Figure:
     """Digit grids side by side at one scale: ``panels`` holds ``(title, images)`` pairs with
     images ``(n, 64)`` in [-1, 1]; each grid shows the first ``rows * cols`` images in a square
-    of ``size`` inches (e.g. real digits beside generated ones)."""
+    of ``size`` inches (e.g. real digits beside generated ones).
+
+    Introduced in :doc:`/chapters/08_digits`.
+    """
     rows = check_positive_int(rows, "rows")
     cols = check_positive_int(cols, "cols")
     if not panels:
@@ -116,7 +122,10 @@ def digits_real_figure(
     size: float = 2.7,
 ):
     """Like :func:`digits_figure`, with a grid of real digits ``real`` first and every grid at
-    the same, larger scale; returns ``(fig, update)``, ``update(i)`` showing frame ``i``."""
+    the same, larger scale; returns ``(fig, update)``, ``update(i)`` showing frame ``i``.
+
+    Introduced in :doc:`/chapters/08_digits`.
+    """
     if len(models) != len(labels):
         raise ValueError("models and labels must have the same length")
     panels = [("real digits (held out)\n", real)]
@@ -148,7 +157,10 @@ def digits_real_player(
     cols: int = 8,
 ):
     """:func:`digits_real_figure` over the recorded frames (a frame player in the HTML book, a
-    slider in JupyterLab), starting at the last frame."""
+    slider in JupyterLab), starting at the last frame.
+
+    Introduced in :doc:`/chapters/08_digits`.
+    """
     if len(frames) < 2:
         raise ValueError("frames needs at least two recorded moments")
     fig, update = digits_real_figure(frames, models, labels, real, rows, cols)

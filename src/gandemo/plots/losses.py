@@ -24,6 +24,8 @@ __all__ = [
 def plot_bce_costs(ax=None, n: int = 400):
     r"""Per-example BCE cost against the predicted probability, one curve per label.
 
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+
     :math:`-\log p` for a real example (y = 1) and :math:`-\log(1 - p)` for a generated one
     (y = 0), each point computed with :func:`gandemo.losses.bce`.
     """
@@ -51,6 +53,8 @@ def _logit(d: np.ndarray) -> np.ndarray:
 
 def cost_curves(logits) -> dict[str, np.ndarray]:
     r"""Per-example generator costs and their slopes at the logits :math:`a`, by autograd.
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
 
     Returns a dict of numpy arrays: ``d`` (:math:`\sigma(a)`), the costs ``sat``, ``ns``, ``ml``,
     their derivatives with respect to the logit ``sat_da``, ``ns_da``, ``ml_da`` and with respect
@@ -84,7 +88,10 @@ def cost_curves(logits) -> dict[str, np.ndarray]:
 
 
 def plot_generator_costs(ax=None, n: int = 300):
-    """The three generator costs of Goodfellow's 2016 tutorial against D(G(z))."""
+    """The three generator costs of Goodfellow's 2016 tutorial against D(G(z)).
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    """
     ax = get_ax(ax)
     d = np.linspace(1e-3, 1 - 1e-3, n)
     c = cost_curves(_logit(d))
@@ -106,7 +113,10 @@ def plot_generator_costs(ax=None, n: int = 300):
 
 
 def plot_cost_derivatives(axes=None, n: int = 300):
-    """Two panels: the costs' slopes with respect to D and with respect to the logit a."""
+    """Two panels: the costs' slopes with respect to D and with respect to the logit a.
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
     ax_d, ax_a = axes
@@ -135,6 +145,8 @@ def plot_cost_derivatives(axes=None, n: int = 300):
 
 def saturation_explorer(logit_values=None):
     r"""Slider on the discriminator logit :math:`a` of one generated example.
+
+    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
 
     Left: both costs against :math:`a` with the point and its tangent (slope
     :math:`\partial J/\partial a`). Right: the two slope magnitudes on a log scale and their

@@ -33,7 +33,10 @@ COLORS = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (sizes tuned for the HTML page)."""
+    """Apply the book's matplotlib style (sizes tuned for the HTML page).
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+    """
     mpl.rcParams.update(
         {
             "figure.figsize": (7.0, 3.6),
@@ -60,7 +63,10 @@ def get_ax(ax=None, **subplot_kw):
 
 
 def log_grid(lo: int, hi: int) -> np.ndarray:
-    """Powers of two from ``2**lo`` to ``2**hi``, as ints."""
+    """Powers of two from ``2**lo`` to ``2**hi``, as ints.
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+    """
     return 2 ** np.arange(lo, hi + 1)
 
 

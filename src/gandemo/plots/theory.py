@@ -27,7 +27,10 @@ __all__ = [
 
 
 def plot_estimate_spread(m_values, empirical_std, law_std, ax=None):
-    """Log-log plot of the spread of an estimate against the batch size, with its 1/sqrt(m) law."""
+    """Log-log plot of the spread of an estimate against the batch size, with its 1/sqrt(m) law.
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
+    """
     ax = get_ax(ax)
     m_values = np.asarray(m_values, dtype=float)
     ax.loglog(
@@ -54,6 +57,8 @@ def plot_estimate_spread(m_values, empirical_std, law_std, ax=None):
 
 def value_estimate_explorer(estimates: dict, true_value: float, law_std, bins: int = 40):
     r"""Slider over the batch size m: the histogram of repeated minibatch estimates of V.
+
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
 
     The left panel keeps one axis for every m. The smallest batch has the widest and most skewed
     spread, so the axis spans at least the 0.5 % to 99.5 % quantiles of its estimates (and the
@@ -140,6 +145,8 @@ def dstar_explorer(
     r"""The optimal discriminator for a chosen :math:`p_\text{data}` and a Gaussian
     :math:`p_g = \mathcal N(\mu, \sigma^2)`.
 
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
+
     Top: the two densities; bottom: :math:`D^*(x) = p_\text{data}/(p_\text{data} + p_g)` with the
     line 1/2. The title gives JSD and :math:`C(G) = -\log 4 + 2\,\mathrm{JSD}` (grid integration).
 
@@ -205,6 +212,8 @@ def plot_learned_vs_optimal(p_data, p_g, fitted, region, axes=None, x_range=(-6.
     r"""A trained discriminator against :math:`D^*`: top the two curves over the densities,
     bottom their difference; outside ``region`` (where the training samples hardly go) is shaded.
 
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
+
     Args:
         p_data, p_g: the densities the discriminator was trained on.
         fitted: a :class:`gandemo.theory.FittedDiscriminator`.
@@ -260,6 +269,8 @@ def plot_c_of_g(
     axes=None,
 ):
     r""":math:`C(G)` as :math:`p_g = \mathcal N(\mu, \sigma^2)` slides onto :math:`p_\text{data}`.
+
+    Introduced in :doc:`/chapters/02_optimal_discriminator`.
 
     Top left: the three computations (quadrature of :math:`V(D^*, G)`,
     :math:`-\log 4 + 2\,\mathrm{JSD}`, Monte-Carlo with error bars) against :math:`\mu`, with
@@ -379,6 +390,8 @@ def plot_non_saturating_f(ax=None, u_max: float = 6.0):
     f(p_g/p_\text{data})`: the non-saturating objective, :math:`2\,\mathrm{JSD}` and the
     reverse KL, each normalised to :math:`\tilde f(u) = f(u) - f'(1)(u - 1)`.
 
+    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+
     Adding :math:`c(u - 1)` to :math:`f` does not change :math:`D_f` (because
     :math:`\int p_\text{data}(p_g/p_\text{data} - 1) = 0`), so the normalised curves define the
     same divergences; they are non-negative, with minimum 0 at :math:`u = 1`. The three lines carry
@@ -435,6 +448,8 @@ def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
     r"""The minimax objective :math:`2\,\mathrm{JSD} - \log 4` and the non-saturating one
     :math:`\mathrm{KL} - 2\,\mathrm{JSD}` over Gaussians :math:`\mathcal N(\mu, \sigma^2)`, with
     their grid minima, and the best Gaussians drawn over :math:`p_\text{data}`.
+
+    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
 
     The filled contours are drawn at quantiles of the plotted values (quantile levels spaced as
     :math:`(k/15)^2`, so denser near the minimum). Every interior grid point below its eight

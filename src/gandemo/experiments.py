@@ -514,20 +514,29 @@ def _fmt(mean: float, std: float, digits: int, percent: bool = False) -> str:
 
 
 def metrics_table(
-    rows: list[dict], columns: dict[str, tuple[str, int, bool]], reference=None
+    rows: list[dict],
+    columns: dict[str, tuple[str, int, bool]],
+    reference=None,
+    *,
+    first: str = "loss",
 ) -> str:
-    """Rows of :func:`gandemo.training.summarize` as a Markdown table of chosen metrics.
+    """Rows of :func:`gandemo.training.summarize` (or of chance baselines) as a Markdown table
+    of chosen metrics, each cell "mean ± std" (n/a where the mean is not finite).
 
     Args:
-        rows: the summary rows (``(mean, std)`` per metric).
+        rows: the summary rows: ``(mean, std)`` per metric, ``runs``, and a label, ``name``
+            if the row has one (e.g. :func:`gandemo.digits.baseline_rows`), else its ``loss``
+            in code font.
         columns: maps a metric key to ``(header, decimals, as_percent)``.
         reference: optional ``(label, {key: value})`` row appended last (e.g. real data).
+        first: the header of the label column.
     """
-    head = "| loss | " + " | ".join(h for h, _, _ in columns.values()) + " | runs |"
+    head = f"| {first} | " + " | ".join(h for h, _, _ in columns.values()) + " | runs |"
     lines = [head, "|---" * (len(columns) + 2) + "|"]
     for r in rows:
+        label = r["name"] if "name" in r else f"`{r['loss']}`"
         cells = [_fmt(*r[k], d, percent=p) for k, (_, d, p) in columns.items()]
-        lines.append(f"| `{r['loss']}` | " + " | ".join(cells) + f" | {r['runs']} |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {r['runs']} |")
     if reference is not None:
         label, values = reference
         cells = [

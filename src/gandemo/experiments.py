@@ -523,6 +523,8 @@ def metrics_table(
     """Rows of :func:`gandemo.training.summarize` (or of chance baselines) as a Markdown table
     of chosen metrics, each cell "mean ± std" (n/a where the mean is not finite).
 
+    Introduced in :doc:`/chapters/08_digits`.
+
     Args:
         rows: the summary rows: ``(mean, std)`` per metric, ``runs``, and a label, ``name``
             if the row has one (e.g. :func:`gandemo.digits.baseline_rows`), else its ``loss``

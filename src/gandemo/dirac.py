@@ -57,6 +57,7 @@ __all__ = [
     "update_matrix",
 ]
 
+#: The two update schemes of a step (also those of :class:`gandemo.training.Trainer`).
 SCHEMES = ("simultaneous", "alternating")
 
 

@@ -532,7 +532,7 @@ class TermProfile:
 
     @property
     def player_wants(self) -> str:
-        """What the improving player does to the term: minimised, maximised or mixed.
+        """What the improving player does to the term.
 
         ``"minimised"`` if every slope is negative, ``"maximised"`` if every slope is positive,
         ``"mixed"`` otherwise.

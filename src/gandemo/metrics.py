@@ -290,8 +290,9 @@ def discriminator_lag(
 
     the mean gap where the two densities put their mass, with :math:`p_g` from
     :func:`generator_density`, on the points ``x`` (default: those of a
-    :class:`TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an untrained :math:`D`
-    (:math:`D \approx 1/2`) while the two densities do not overlap (:math:`D^* \in \{0, 1\}`).
+    :class:`gandemo.plots.training.TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an
+    untrained :math:`D` (:math:`D \approx 1/2`) while the two densities do not overlap
+    (:math:`D^* \in \{0, 1\}`).
 
     With ``relative=True`` the lag is divided by that of the constant :math:`D = 1/2` against the
     same :math:`D^*`: 1 for a discriminator no closer to :math:`D^*` than one that knows nothing,

@@ -28,7 +28,8 @@ __all__ = [
 @dataclass
 class Frame:
     """One recorded moment of a run: the snapshot, :math:`D` at the figure's points and, for a
-    1-D target, the generator's density at those points (:func:`generator_density`)."""
+    1-D target, the generator's density at those points
+    (:func:`gandemo.metrics.generator_density`)."""
 
     snapshot: object
     d_values: np.ndarray

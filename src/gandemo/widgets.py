@@ -383,8 +383,8 @@ class LiveImage:
 
 
 def live_view(make_figure: Callable[[list], tuple[Figure, Callable[[int], None]]]):
-    """A :class:`LiveImage` and a ``live`` callback for :func:`record` that redraws a figure at
-    every recorded frame.
+    """A :class:`LiveImage` and a ``live`` callback for
+    :func:`gandemo.recording.record_samples` that redraws a figure at every recorded frame.
 
     Introduced in :doc:`/chapters/07_loss_zoo`.
 

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-#: One colour per role, used consistently in every chapter (per loss: :data:`LOSS_COLORS`).
+#: One colour per role, used in every chapter; each loss has its own in LOSS_COLORS.
 COLORS = {
     "data": "#1f77b4",  # p_data, real samples
     "gen": "#d62728",  # p_g, generated samples
@@ -77,7 +77,8 @@ def freeze_layout(fig) -> None:
     fig.set_layout_engine("none")
 
 
-#: Colours of the modes in :func:`latent_map` (a qualitative map; grey: no mode).
+#: Colours of the modes in :func:`gandemo.plots.training.latent_map` (qualitative; grey is
+#: no mode).
 MODE_COLORS = (
     "#1b9e77",
     "#d95f02",

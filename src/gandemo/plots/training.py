@@ -348,8 +348,8 @@ class TrainingFigure:
         :math:`D` at :attr:`points`.
 
         For a 1-D target, ``p_g`` (the generator's density at :attr:`points`, e.g. from
-        :func:`generator_density`) replaces the kernel density estimate of the snapshot's
-        samples in :math:`\hat p_g` and :math:`D^*`.
+        :func:`gandemo.metrics.generator_density`) replaces the kernel density estimate of the
+        snapshot's samples in :math:`\hat p_g` and :math:`D^*`.
         """
         d_values = np.asarray(d_values, dtype=float)
         if d_values.shape != (len(self._points),):
@@ -550,7 +550,8 @@ def comparison_player(data, runs: dict, title: str = ""):
 
     Args:
         data: the common target.
-        runs: maps a label to a list of :class:`Frame` (e.g. one per loss, same seed).
+        runs: maps a label to a list of :class:`gandemo.recording.Frame` (e.g. one per loss,
+            same seed).
         title: a prefix for the figure's title.
     """
     labels = list(runs)

@@ -192,3 +192,18 @@ def test_generator_field_overlay_draws_and_clears():
     flat = gd.plots.training.TrainingFigure(gd.data.Gaussian1D(0.0, 1.0), "hinge")
     with pytest.raises(ValueError, match="2-D"):
         flat.draw_generator_field()
+
+
+def test_latent_lines_are_grid_lines_and_their_images_under_the_sampling_generator():
+    t = gd.Trainer(gd.data.ring(), seed=[0, 1], ema=0.9, **SMALL)
+    t.run(5, progress=False)
+    paths, images = gd.plots.training.latent_lines(t, 1, lim=2.0, lines=3, n=5)
+    assert len(paths) == 6 and images.shape == (6, 5, 2)
+    assert np.allclose(paths[0][:, 0], -2.0) and np.allclose(paths[1][:, 1], -2.0)
+    assert np.allclose(paths[-1][:, 1], 2.0) and np.allclose(paths[2][:, 1], np.linspace(-2, 2, 5))
+    with torch.no_grad():
+        x = t.generator(1)(torch.tensor(paths[3], dtype=torch.float32)).numpy()
+    assert np.allclose(images[3], x, atol=1e-6)
+    one = gd.Trainer(gd.data.ring(), seed=0, latent_dim=1, **SMALL)
+    with pytest.raises(ValueError, match="2 dimensions or more"):
+        gd.plots.training.latent_lines(one)

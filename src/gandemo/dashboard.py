@@ -29,12 +29,11 @@ import threading
 import time
 
 import numpy as np
-import torch
 
 from . import widgets
 from .data import TARGETS
 from .experiments import RECIPES
-from .plots.training import TrainingFigure, metric_text
+from .plots.training import TrainingFigure, latent_lines, metric_text
 from .training import LOSSES, Callback, Trainer, TrainingDiverged
 from .utils import check_nonnegative_int, check_positive, check_positive_int
 
@@ -391,17 +390,8 @@ class TrainingDashboard:
         manifold = arrows = None
         k = t.config["latent_dim"]
         if s["manifold"] and k >= 2:
-            # the same grid lines as gandemo.plots.training.latent_map, fewer of them
-            along = np.linspace(-MANIFOLD_LIM, MANIFOLD_LIM, 61)
-            paths = []
-            for c in np.linspace(-MANIFOLD_LIM, MANIFOLD_LIM, MANIFOLD_LINES):
-                paths.append(np.stack([np.full_like(along, c), along], 1))
-                paths.append(np.stack([along, np.full_like(along, c)], 1))
-            z = np.zeros((len(paths) * len(along), k), dtype=np.float32)
-            z[:, :2] = np.concatenate(paths)
-            with torch.no_grad():
-                x = t.generator(0)(torch.from_numpy(z)).numpy()
-            manifold = list(x.reshape(len(paths), len(along), 2))
+            _, images = latent_lines(t, lim=MANIFOLD_LIM, lines=MANIFOLD_LINES, n=61)
+            manifold = list(images)
         if s["arrows"] and len(snap.fake):
             pts = np.asarray(snap.fake[:ARROWS], dtype=float)
             arrows = (pts, t.generator_gradient(pts))

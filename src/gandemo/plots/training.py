@@ -28,6 +28,7 @@ __all__ = [
     "TrainingFigure",
     "comparison_player",
     "latent_grid",
+    "latent_lines",
     "latent_map",
     "metric_curves",
     "metric_text",
@@ -649,6 +650,34 @@ def latent_grid(trainer, model: int = 0, *, lim: float = 3.0, n: int = 201) -> d
     }
 
 
+def latent_lines(
+    trainer, model: int = 0, *, lim: float = 3.0, lines: int = 17, n: int = 241
+) -> tuple[list[np.ndarray], np.ndarray]:
+    r"""The generator manifold as lines: ``lines`` grid lines of constant :math:`z_1` and as many
+    of constant :math:`z_2` over :math:`[-\text{lim}, \text{lim}]^2` (``n`` points each), and
+    their images under the generator of model ``model`` (its sampling weights; latent
+    dimensions beyond the first two set to 0).
+
+    Returns:
+        ``(paths, images)``: the ``2 * lines`` latent polylines, each ``(n, 2)``, and their
+        images :math:`G(z)`, ``(2 * lines, n, dim)``, in the same order.
+    """
+    k = trainer.config["latent_dim"]
+    if k < 2:
+        raise ValueError(f"latent_lines needs a latent space of 2 dimensions or more; got {k}")
+    lines, n = check_positive_int(lines, "lines"), check_positive_int(n, "n")
+    along = np.linspace(-lim, lim, n)
+    paths = []
+    for c in np.linspace(-lim, lim, lines):
+        paths.append(np.stack([np.full_like(along, c), along], 1))  # constant z1
+        paths.append(np.stack([along, np.full_like(along, c)], 1))  # constant z2
+    z = np.zeros((len(paths) * n, k), dtype=np.float32)
+    z[:, :2] = np.concatenate(paths)
+    with torch.no_grad():
+        x = trainer.generator(model)(torch.from_numpy(z)).numpy()
+    return paths, x.reshape(len(paths), n, -1)
+
+
 def latent_map(trainer, models, *, lim: float = 3.0, lines: int = 17, n: int = 161, title=""):
     r"""GAN Lab's manifold view: the latent plane and its image under the generator.
 
@@ -675,8 +704,6 @@ def latent_map(trainer, models, *, lim: float = 3.0, lines: int = 17, n: int = 1
     fig, axes = plt.subplots(2, k, figsize=(3.4 * k, 6.9), layout="constrained", squeeze=False)
     palette = np.array([to_rgb(MODE_COLORS[i % len(MODE_COLORS)]) for i in range(len(centers))])
     grey = np.array(to_rgb(OFF_MODE))
-    t = np.linspace(-lim, lim, 241)
-    ticks = np.linspace(-lim, lim, lines)
     for col, (label, e) in enumerate(models.items()):
         grid = latent_grid(trainer, e, lim=lim, n=n)
         rgb = np.where(grid["high_quality"][..., None], palette[grid["nearest"]], grey)
@@ -685,17 +712,7 @@ def latent_map(trainer, models, *, lim: float = 3.0, lines: int = 17, n: int = 1
         for r in (1, 2, 3):
             if r <= lim:
                 ax_z.add_patch(_circle(r))
-        # the grid lines: constant z1 (vertical) and constant z2 (horizontal)
-        g = trainer.generator(e)
-        paths = []
-        for c in ticks:
-            paths.append(np.stack([np.full_like(t, c), t], 1))
-            paths.append(np.stack([t, np.full_like(t, c)], 1))
-        zk = trainer.config["latent_dim"]
-        z = np.zeros((len(paths) * len(t), zk), dtype=np.float32)
-        z[:, :2] = np.concatenate(paths)
-        with torch.no_grad():
-            img = g(torch.from_numpy(z)).numpy().reshape(len(paths), len(t), 2)
+        paths, img = latent_lines(trainer, e, lim=lim, lines=lines)
         for p, q in zip(paths, img, strict=True):
             ax_z.plot(p[:, 0], p[:, 1], color="k", lw=0.4, alpha=0.35)
             ax_x.plot(q[:, 0], q[:, 1], color="k", lw=0.4, alpha=0.35)

@@ -100,6 +100,53 @@ def _tiny(monkeypatch):
     monkeypatch.setitem(experiments.RECIPES, "ring", tiny)
 
 
+def test_published_recipe_of_losses_that_differ_only_in_the_rate_trains_them_as_one_run(
+    monkeypatch,
+):
+    _tiny(monkeypatch)
+    recipe = experiments.published_recipe("ring", ["hinge", "wasserstein-gp"], steps=12)
+    pub = experiments.PUBLISHED
+    rates = {"hinge": pub["hinge"].lr, "wasserstein-gp": pub["wasserstein-gp"].lr}
+    assert recipe.schedule == ((0, rates, rates),)
+    assert recipe.settings["d_steps"] == pub["hinge"].settings["d_steps"] and recipe.steps == 12
+    c = experiments.compare("ring", ["hinge", "wasserstein-gp"], [0, 1], recipe=recipe)
+    assert c.trainer.config["lr_g"] == [pub["hinge"].lr] * 2 + [pub["wasserstein-gp"].lr] * 2
+    for loss, e in (("hinge", 1), ("wasserstein-gp", 3)):  # model e is the run it has alone
+        alone = experiments.published_recipe("ring", loss, steps=12)
+        solo = alone.trainer(gd.data.ring(), loss, 1, device="cpu")
+        alone.run(solo)
+        assert solo.config["lr_g"] == pub[loss].lr
+        np.testing.assert_allclose(
+            c.trainer.history.g_loss[:, e], solo.history.g_loss[:, 0], rtol=1e-5, atol=1e-5
+        )
+    one = experiments.published_recipe("ring", ["saturating", "non-saturating"])
+    assert one.schedule[0][1] == pub["saturating"].lr  # one rate: a number
+    with pytest.raises(ValueError, match="different optimiser settings"):
+        experiments.published_recipe("ring", ["hinge", "least-squares"])
+    with pytest.raises(ValueError, match="loss must be one of"):
+        experiments.published_recipe("ring", ["hinge", "vanilla"])
+
+
+def test_paired_matches_scipy_and_handles_degenerate_samples():
+    from scipy import stats
+
+    a, b = np.array([1.0, 2.5, 3.0, 4.5]), np.array([0.5, 2.0, 3.2, 3.0])
+    w = experiments.paired(a, b)
+    ref = stats.ttest_rel(a, b)
+    assert w["t"] == pytest.approx(ref.statistic) and w["p"] == pytest.approx(ref.pvalue)
+    assert w["diff"] == pytest.approx(np.mean(a - b)) and w["ci"][0] < w["diff"] < w["ci"][1]
+    assert experiments.paired([3, 4, 5], [3, 4, 5]) == {
+        "diff": 0.0,
+        "ci": (0.0, 0.0),
+        "t": math.copysign(math.inf, 0.0),
+        "p": 1.0,
+    }
+    assert experiments.paired([4, 5, 6], [3, 4, 5])["p"] == 0.0
+    assert math.isnan(experiments.paired([1.0, math.nan], [1.0, 2.0])["p"])
+    with pytest.raises(ValueError, match="one length"):
+        experiments.paired([1, 2, 3], [1, 2])
+
+
 def test_compare_rows_values_and_chance(monkeypatch):
     _tiny(monkeypatch)
     c = experiments.compare("ring", losses=["hinge", "least-squares"], seeds=[0, 1], device="cpu")

@@ -1924,3 +1924,121 @@ def test_set_loss_and_d_steps_change_the_objective_in_place():
         t.set_loss("wasserstein")
     with pytest.raises(ValueError, match="d_steps"):
         t.set_d_steps(-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-model learning rates and continuing a subset of the models
+# ---------------------------------------------------------------------------------------------
+
+RATE_MIX = dict(loss=["hinge", "hinge", "wasserstein-gp"], seed=[0, 1, 2])
+
+
+def test_per_model_learning_rates_equal_solo_runs_at_those_rates():
+    lr_g, lr_d = [1e-3, 3e-3, 5e-4], {"hinge": 2e-3, "wasserstein-gp": 4e-4}
+    bt = batched(**RATE_MIX, lr_g=lr_g, lr_d=lr_d, d_steps=2)
+    assert bt.config["lr_g"] == lr_g and bt.config["lr_d"] == [2e-3, 2e-3, 4e-4]
+    bt.run(30, progress=False)
+    for e, (name, seed) in enumerate(bt.models):
+        t = batched(loss=name, seed=seed, lr_g=lr_g[e], lr_d=lr_d[name], d_steps=2)
+        t.run(30, progress=False)
+        assert t.opt_d.state[t.D.flat]["step"] == bt.opt_d.state[bt.D.flat]["step"] == 60
+        torch.testing.assert_close(bt.G.flat[e], t.G.flat[0], atol=1e-5, rtol=1e-5)
+        assert close(bt.history.model(e).g_loss, t.history.model(0).g_loss, atol=1e-4)
+
+
+def test_one_rate_for_every_model_is_stored_as_a_number():
+    t = batched(**RATE_MIX, lr_g=[2e-3] * 3, lr_d={"hinge": 1e-3, "wasserstein-gp": 1e-3})
+    assert t.config["lr_g"] == 2e-3 and t.config["lr_d"] == 1e-3
+    assert t.opt_g._runs is None and t.opt_g.param_groups[0]["lr"] == 2e-3
+
+
+def test_per_model_rates_changed_in_place_equal_a_run_started_with_them():
+    a = batched(**RATE_MIX)
+    a.run(10, progress=False)
+    a.set_learning_rates(lr_g=[1e-3, 2e-3, 3e-3], lr_d={"hinge": 5e-4, "wasserstein-gp": 2e-3})
+    a.run(10, progress=False)
+    for e, (name, seed) in enumerate(a.models):
+        b = batched(loss=name, seed=seed)
+        b.run(10, progress=False)
+        b.set_learning_rates(lr_g=[1e-3, 2e-3, 3e-3][e], lr_d=2e-3 if e == 2 else 5e-4)
+        b.run(10, progress=False)
+        torch.testing.assert_close(a.G.flat[e], b.G.flat[0], atol=1e-5, rtol=1e-5)
+
+
+def test_per_model_rates_survive_a_checkpoint(tmp_path):
+    kw = dict(RATE_MIX, lr_g=[1e-3, 2e-3, 5e-4], lr_d={"hinge": 2e-3, "wasserstein-gp": 4e-4})
+    ref = batched(**kw)
+    ref.run(40, progress=False)
+    t = batched(**kw)
+    t.run(25, progress=False)
+    t.save(tmp_path / "rates.pt")
+    u = training.Trainer.load(tmp_path / "rates.pt", data.ring())
+    assert u.config["lr_g"] == [1e-3, 2e-3, 5e-4]
+    u.run(15, progress=False)
+    assert_same_state(ref, u)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr_g=[1e-3, 1e-3]), "lr_g must give one rate per model \\(3\\); got 2"),
+        (
+            dict(lr_d={"hinge": 1e-3}),
+            "lr_d gives no rate for the loss\\(es\\) \\['wasserstein-gp'\\]",
+        ),
+        (dict(lr_g=[1e-3, -1.0, 1e-3]), "lr_g must be a finite positive number"),
+        (dict(lr_d=True), "lr_d must be a positive number; got True"),
+        (dict(lr_g=[1e-3, 2e-3, 1e-3], g_optimizer="sgd"), "lr_g: one rate per model needs"),
+    ],
+)
+def test_bad_per_model_rates_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        batched(**RATE_MIX, **kwargs)
+
+
+def test_set_learning_rates_changes_nothing_when_one_rate_is_bad():
+    t = batched(**RATE_MIX, lr_g=1e-3, lr_d=2e-3)
+    with pytest.raises(ValueError, match="lr_d"):
+        t.set_learning_rates(lr_g=[5e-3, 5e-3, 5e-3], lr_d=[1.0, 1.0])
+    with pytest.raises(ValueError, match="lr_g"):
+        t.set_learning_rates(lr_g=True)
+    assert t.config["lr_g"] == 1e-3 and t.opt_g.param_groups[0]["lr"] == 1e-3
+    assert t.config["lr_d"] == 2e-3 and t.opt_d._runs is None
+
+
+def test_select_in_the_same_order_continues_exactly():
+    kw = dict(RATE_MIX, lr_g=[1e-3, 2e-3, 5e-4], ema=0.9)
+    ref = batched(**kw)
+    ref.run(47, progress=False)
+    t = batched(**kw)
+    t.run(23, progress=False)  # mid-window: a provisional record travels too
+    u = t.select([0, 1, 2])
+    assert u is not t and u.config == t.config
+    u.run(24, progress=False)
+    assert_same_state(ref, u)
+    assert t.step == 23  # the source is left as it was
+
+
+def test_select_a_subset_continues_those_models_up_to_rounding():
+    kw = dict(loss=["non-saturating", "wasserstein-gp", "least-squares"], seed=[3, 4, 5])
+    ref = batched(**kw, lr_g=[1e-3, 2e-3, 3e-3])
+    ref.run(60, progress=False)
+    t = batched(**kw, lr_g=[1e-3, 2e-3, 3e-3])
+    t.run(30, progress=False)
+    u = t.select([2, 0])
+    assert u.models == [("least-squares", 5), ("non-saturating", 3)]
+    assert u.config["lr_g"] == [3e-3, 1e-3]
+    head = u.history.model(0)
+    assert np.array_equal(head.d_loss, t.history.model(2).d_loss)
+    assert np.array_equal(head.metrics["modes"], t.history.model(2).metrics["modes"])
+    u.run(30, progress=False)
+    for new, old in ((0, 2), (1, 0)):
+        torch.testing.assert_close(u.G.flat[new], ref.G.flat[old], atol=1e-5, rtol=1e-5)
+        assert close(u.history.model(new).g_loss, ref.history.model(old).g_loss, atol=1e-4)
+
+
+def test_select_bad_input():
+    t = batched(**RATE_MIX)
+    for bad in ([], [0, 0], [3], "0", None, [True]):
+        with pytest.raises(ValueError, match="model"):
+            t.select(bad)

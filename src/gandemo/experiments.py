@@ -45,6 +45,7 @@ __all__ = [
     "PACGAN_ROWS",
     "PUBLISHED",
     "Published",
+    "paired",
     "published_recipe",
     "Recipe",
     "RECIPES",
@@ -61,7 +62,8 @@ class Recipe:
     Attributes:
         settings: keyword arguments of :class:`~gandemo.training.Trainer` (without ``loss``,
             ``seed`` and the learning rates, which the schedule sets).
-        schedule: ``((from_step, lr_g, lr_d), ...)``, the first entry from step 0.
+        schedule: ``((from_step, lr_g, lr_d), ...)``, the first entry from step 0; a rate is a
+            number, or a mapping from loss name to a number (each loss at its own rate).
         steps: generator steps of a full run.
         note: where the recipe comes from, in one line.
     """
@@ -209,19 +211,34 @@ PACGAN_ROWS: dict[str, dict] = {
 }
 
 
-def published_recipe(data_name: str, loss: str, steps: int | None = None) -> Recipe:
+def published_recipe(data_name: str, loss: str | Sequence[str], steps: int | None = None) -> Recipe:
     """The recipe of ``data_name`` with ``loss``'s :data:`PUBLISHED` settings: the same networks
-    and minibatch, the paper's optimiser and critic steps, one constant learning rate, no EMA."""
+    and minibatch, the paper's optimiser and critic steps, one constant learning rate, no EMA.
+
+    ``loss`` may be a list of losses whose published settings differ only in the learning
+    rate: they then train as one batched run, each loss at its own rate.
+    """
     if data_name not in RECIPES:
         raise ValueError(f"data must be one of {sorted(RECIPES)}; got {data_name!r}")
-    if loss not in PUBLISHED:
-        raise ValueError(f"loss must be one of {sorted(PUBLISHED)}; got {loss!r}")
-    base, p = RECIPES[data_name], PUBLISHED[loss]
+    names = [loss] if isinstance(loss, str) else list(loss)
+    if not names:
+        raise ValueError("loss must name at least one loss")
+    for name in names:
+        if name not in PUBLISHED:
+            raise ValueError(f"loss must be one of {sorted(PUBLISHED)}; got {name!r}")
+    base, pubs = RECIPES[data_name], [PUBLISHED[n] for n in names]
+    if any(p.settings != pubs[0].settings for p in pubs):
+        raise ValueError(
+            f"loss: {names} were published with different optimiser settings "
+            f"({[p.settings for p in pubs]}); only the learning rate may differ in one run"
+        )
+    rates = {n: p.lr for n, p in zip(names, pubs, strict=True)}
+    lr = pubs[0].lr if len(set(rates.values())) == 1 else rates
     return Recipe(
-        {**base.settings, **p.settings},
-        ((0, p.lr, p.lr),),
+        {**base.settings, **pubs[0].settings},
+        ((0, lr, lr),),
         base.steps if steps is None else steps,
-        f"{loss} as published ({p.source})",
+        f"{', '.join(names)} as published ({', '.join(sorted({p.source for p in pubs}))})",
     )
 
 
@@ -332,6 +349,44 @@ def welch(a, b) -> dict:
         p = 1.0 if diff == 0 else 0.0
         return {"diff": diff, "ci": (diff, diff), "t": math.copysign(math.inf, diff), "p": p}
     res = stats.ttest_ind(a, b, equal_var=False)
+    ci = res.confidence_interval(0.95)
+    return {
+        "diff": diff,
+        "ci": (float(ci.low), float(ci.high)),
+        "t": float(res.statistic),
+        "p": float(res.pvalue),
+    }
+
+
+def paired(a, b) -> dict:
+    """The paired t-test of two measurements of the same models (``scipy.stats.ttest_rel``),
+    e.g. the same runs before and after more steps.
+
+    Introduced in :doc:`/chapters/07_loss_zoo`.
+
+    Returns:
+        ``{"diff": mean(a - b), "ci": (lo, hi)`` (95 % confidence interval of the mean
+        difference), ``"t", "p"}``, as :func:`welch`; pairs with a non-finite value are left
+        out, NaN statistics with fewer than 2 pairs. Differences without any spread give ``p``
+        0 when their mean is not 0, 1 if it is.
+    """
+    from scipy import stats
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"a and b must be 1-D and of one length; got {a.shape} and {b.shape}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if len(a) < 2:
+        nan = math.nan
+        return {"diff": nan, "ci": (nan, nan), "t": nan, "p": nan}
+    d = a - b
+    diff = float(d.mean())
+    if d.std() == 0:
+        p = 1.0 if diff == 0 else 0.0
+        return {"diff": diff, "ci": (diff, diff), "t": math.copysign(math.inf, diff), "p": p}
+    res = stats.ttest_rel(a, b)
     ci = res.confidence_interval(0.95)
     return {
         "diff": diff,

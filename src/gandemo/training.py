@@ -593,15 +593,37 @@ class FlatAdam:
     same state, same result (tested). The state, ``param_groups`` and ``state_dict`` are the
     wrapped optimiser's (:attr:`adam`); the first step, and anything unusual, go through
     ``Adam.step`` itself.
+
+    Each row of the parameter (one model) may have its own learning rate (:meth:`set_lr`):
+    Adam works element by element, so rows that share a rate are updated by one call of the
+    same kernel on their slice of the parameter and its state, and every row gets exactly the
+    update it would get alone.
     """
 
-    def __init__(self, param: torch.Tensor, lr: float, betas) -> None:
+    def __init__(self, param: torch.Tensor, lr, betas) -> None:
+        first = lr[0] if isinstance(lr, (list, tuple)) else lr
         try:
             #: the wrapped optimiser, which holds the state, the settings and the checkpoints
-            self.adam = torch.optim.Adam([param], lr=lr, betas=betas, fused=True)
+            self.adam = torch.optim.Adam([param], lr=first, betas=betas, fused=True)
         except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device
-            self.adam = torch.optim.Adam([param], lr=lr, betas=betas, foreach=False)
+            self.adam = torch.optim.Adam([param], lr=first, betas=betas, foreach=False)
         self.short_step = True  # False: always through Adam.step
+        self._runs: list[tuple[slice, float]] | None = None
+        self.set_lr(lr)
+
+    def set_lr(self, lr) -> None:
+        """One learning rate for every row, or a list of one per row (model)."""
+        (p,) = self.adam.param_groups[0]["params"]
+        rates = [float(x) for x in lr] if isinstance(lr, (list, tuple)) else [float(lr)] * len(p)
+        if len(rates) != len(p):
+            raise ValueError(f"lr must give one rate per model ({len(p)}); got {len(rates)}")
+        self.adam.param_groups[0]["lr"] = rates[0]
+        runs, start = [], 0
+        for i in range(1, len(rates) + 1):
+            if i == len(rates) or rates[i] != rates[start]:
+                runs.append((slice(start, i), rates[start]))
+                start = i
+        self._runs = runs if len(runs) > 1 else None
 
     @property
     def param_groups(self) -> list[dict]:
@@ -615,7 +637,10 @@ class FlatAdam:
         return self.adam.state_dict()
 
     def load_state_dict(self, state_dict: dict) -> None:
+        runs = self._runs
         self.adam.load_state_dict(state_dict)
+        if runs is not None:  # the rows' own rates stay (the saved group holds the first)
+            self._runs = runs
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.adam.zero_grad(set_to_none)
@@ -628,40 +653,85 @@ class FlatAdam:
         plain = (
             group["amsgrad"] or group["maximize"] or group["weight_decay"] or group["capturable"]
         )
+        if self._runs is not None and not plain and closure is None and p.grad is not None:
+            if not state:  # what Adam.step's first call creates
+                state = self.adam.state[p] = {
+                    "step": torch.zeros((), dtype=torch.float32, device=p.device)
+                    if group["fused"]
+                    else torch.tensor(0.0),
+                    "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                    "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
+                }
+            before = state["step"].clone()
+            for k, (rows, lr) in enumerate(self._runs):
+                # every run counts this update once: the first on the state's own counter
+                count = state["step"] if k == 0 else before.clone()
+                self._adam(group, p[rows], p.grad[rows], state, rows, count, lr)
+            return None
         if closure is not None or not self.short_step or not state or p.grad is None or plain:
+            if self._runs is not None:
+                raise ValueError("per-model learning rates need a plain Adam (no closure)")
             return self.adam.step(closure)
-        beta1, beta2 = group["betas"]
         try:
-            with torch.no_grad():
-                adam_update(
-                    [p],
-                    [p.grad],
-                    [state["exp_avg"]],
-                    [state["exp_avg_sq"]],
-                    [],
-                    [state["step"]],
-                    foreach=group["foreach"],
-                    fused=group["fused"],
-                    amsgrad=False,
-                    beta1=beta1,
-                    beta2=beta2,
-                    lr=group["lr"],
-                    weight_decay=0.0,
-                    eps=group["eps"],
-                    maximize=False,
-                    grad_scale=None,
-                    found_inf=None,
-                )
+            self._adam(group, p, p.grad, state, slice(None), state["step"], group["lr"])
         except TypeError:  # another signature in another PyTorch: the general path from now on
             self.short_step = False
             return self.adam.step()
         return None
 
+    @staticmethod
+    def _adam(group, p, grad, state, rows, count, lr) -> None:
+        beta1, beta2 = group["betas"]
+        with torch.no_grad():
+            adam_update(
+                [p],
+                [grad],
+                [state["exp_avg"][rows]],
+                [state["exp_avg_sq"][rows]],
+                [],
+                [count],
+                foreach=group["foreach"],
+                fused=group["fused"],
+                amsgrad=False,
+                beta1=beta1,
+                beta2=beta2,
+                lr=lr,
+                weight_decay=0.0,
+                eps=group["eps"],
+                maximize=False,
+                grad_scale=None,
+                found_inf=None,
+            )
 
-def _optimizer(kind: str, param: torch.Tensor, lr: float, betas):
+
+def _optimizer(kind: str, param: torch.Tensor, lr: float | list[float], betas):
     if kind == "sgd":
         return torch.optim.SGD([param], lr=lr)
     return FlatAdam(param, lr, betas)
+
+
+def _check_rate(value, name: str, names: Sequence[str]) -> float | list[float]:
+    """A learning rate for the models whose losses are ``names``: a positive number, a list of
+    one per model, or a mapping from loss name to a number. Returns a number when every model
+    has the same rate, else a list of one per model; ValueError naming ``name`` otherwise."""
+    if isinstance(value, dict):
+        missing = sorted(set(names) - set(value))
+        if missing:
+            raise ValueError(f"{name} gives no rate for the loss(es) {missing}")
+        rates = [value[n] for n in names]
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) != len(names):
+            raise ValueError(
+                f"{name} must give one rate per model ({len(names)}); got {len(value)}"
+            )
+        rates = list(value)
+    else:
+        rates = [value]
+    for r in rates:
+        if isinstance(r, (bool, np.bool_)):
+            raise ValueError(f"{name} must be a positive number; got {r!r}")
+    rates = [check_positive(r, name) for r in rates]
+    return rates[0] if len(set(rates)) == 1 else rates
 
 
 class _deferred_sigint:
@@ -766,7 +836,11 @@ def _check_config(c: dict) -> dict:
     ):
         out[k] = check_positive_int(c[k], k)
     out["d_steps"] = check_nonnegative_int(c["d_steps"], "d_steps")
-    out["lr_g"], out["lr_d"] = check_positive(c["lr_g"], "lr_g"), check_positive(c["lr_d"], "lr_d")
+    names = c["loss"] if isinstance(c["loss"], list) else [c["loss"]]
+    for key, opt in (("lr_g", "g_optimizer"), ("lr_d", "d_optimizer")):
+        out[key] = _check_rate(c[key], key, names)
+        if isinstance(out[key], list) and c[opt] == "sgd":
+            raise ValueError(f"{key}: one rate per model needs {opt}='adam'; got 'sgd'")
     try:
         betas = tuple(float(b) for b in c["betas"])
     except (TypeError, ValueError) as exc:
@@ -827,7 +901,9 @@ class Trainer:
         d_steps: discriminator updates per generator update, :math:`k` (0 freezes D).
         scheme: the update scheme, one of :data:`gandemo.dirac.SCHEMES`: ``"alternating"`` or
             ``"simultaneous"`` (then ``d_steps`` must be 1).
-        lr_g, lr_d: learning rates of the two players (:meth:`set_learning_rates` changes them).
+        lr_g, lr_d: learning rates of the two players (:meth:`set_learning_rates` changes
+            them): a number, a list of one per model, or a mapping from loss name to a number
+            (losses published with different rates train side by side, each at its own).
         betas: Adam's betas, shared by the two players.
         g_optimizer, d_optimizer: ``"adam"`` or ``"sgd"`` (plain gradient descent, whose step
             is proportional to the gradient: chapter 4 uses it to show a vanishing gradient).
@@ -1298,15 +1374,29 @@ class Trainer:
 
     # -- public API -------------------------------------------------------------------------
 
-    def set_learning_rates(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
+    def set_learning_rates(self, lr_g=None, lr_d=None) -> None:
         """Change the learning rates from the next update on, keeping the optimisers' state
-        (a schedule in two lines: train fast, then settle with smaller rates)."""
-        for lr, opt, name in ((lr_g, self.opt_g, "lr_g"), (lr_d, self.opt_d, "lr_d")):
+        (a schedule in two lines: train fast, then settle with smaller rates).
+
+        Each rate is a number, a list of one per model or a mapping from loss name to a number
+        (as in the constructor). Both are checked before either changes: a bad value changes
+        nothing.
+        """
+        names = [name for name, _ in self.models]
+        new = {}
+        for lr, key, opt in ((lr_g, "lr_g", "g_optimizer"), (lr_d, "lr_d", "d_optimizer")):
             if lr is not None:
-                lr = check_positive(lr, name)
+                new[key] = _check_rate(lr, key, names)
+                if isinstance(new[key], list) and self.config[opt] == "sgd":
+                    raise ValueError(f"{key}: one rate per model needs {opt}='adam'; got 'sgd'")
+        for key, lr in new.items():
+            opt = self.opt_g if key == "lr_g" else self.opt_d
+            if isinstance(opt, FlatAdam):
+                opt.set_lr(lr)
+            else:
                 for group in opt.param_groups:
                     group["lr"] = lr
-                self.config[name] = lr
+            self.config[key] = lr
 
     def set_loss(self, loss: str, model: int | None = None) -> None:
         """Switch model ``model`` (None: every model) to the objective ``loss`` from the next
@@ -1337,6 +1427,85 @@ class Trainer:
         if self.config["scheme"] == "simultaneous" and d_steps != 1:
             raise ValueError(f"d_steps must be 1 with scheme='simultaneous'; got {d_steps}")
         self.config["d_steps"] = d_steps
+
+    def select(self, models: Sequence[int]) -> Trainer:
+        """A new trainer holding models ``models`` of this one, exactly where they stand.
+
+        Weights, moving averages, optimiser states, random streams, pending minibatches,
+        history and divergences are copied row by row, so the selected models continue as
+        they would have continued here (up to the float rounding of a different batch), and
+        this trainer is left as it was. A longer budget for some models of a comparison is
+        then a continuation, not a second run from step 0 (chapter 7).
+
+        Args:
+            models: indices of the models to keep, in the new trainer's order.
+        """
+        if isinstance(models, (str, bytes)) or not isinstance(models, Sequence) or not models:
+            raise ValueError(f"models must be a non-empty list of model indices; got {models!r}")
+        idx = [self._check_model(e) for e in models]
+        if len(set(idx)) != len(idx):
+            raise ValueError(f"models must not repeat a model; got {list(models)}")
+        rows = torch.tensor(idx, device=self.device)
+        c = self.config
+
+        def pick(value):  # a per-model setting: a list of the selected ones, else as it is
+            return [value[e] for e in idx] if isinstance(value, list) else value
+
+        config = {k: v for k, v in c.items() if k not in ("loss", "seed")}
+        config.update(lr_g=pick(c["lr_g"]), lr_d=pick(c["lr_d"]))
+        t = Trainer(
+            self.data,
+            loss=[self.models[e][0] for e in idx],
+            seed=[self.models[e][1] for e in idx],
+            **config,
+        )
+        with torch.no_grad():
+            t.G.flat.copy_(self.G.flat[rows])
+            t.D.flat.copy_(self.D.flat[rows])
+            if self.ema_flat is not None:
+                t.ema_flat.copy_(self.ema_flat[rows])
+        for src, dst in ((self.opt_g, t.opt_g), (self.opt_d, t.opt_d)):
+            sd = src.state_dict()
+            sd["state"] = {
+                k: {
+                    name: (v[rows].clone() if torch.is_tensor(v) and v.dim() == 2 else v.clone())
+                    for name, v in st.items()
+                }
+                for k, st in sd["state"].items()
+            }
+            dst.load_state_dict(sd)
+        for mine, theirs in (
+            (self._data_rngs, t._data_rngs),
+            (self._z_rngs, t._z_rngs),
+            (self._u_rngs, t._u_rngs),
+            (self._view_rngs, t._view_rngs),
+        ):
+            for new, e in zip(theirs, idx, strict=True):
+                new.set_state(mine[e].get_state())
+        t._real_buf = None if self._real_buf is None else self._real_buf[rows].clone()
+        t._z_buf = None if self._z_buf is None else self._z_buf[rows].clone()
+        t._real_pos, t._z_pos = self._real_pos, self._z_pos
+        t.step, t._wall = self.step, self._wall
+        t._window = [
+            (step, kind, tuple(None if x is None else x[rows].clone() for x in tensors))
+            for step, kind, tensors in self._window
+        ]
+        h, th = self.history, t.history
+        th._step, th._wall = list(h._step), list(h._wall)
+        th._rows = {k: [r[idx] for r in v] for k, v in h._rows.items()}
+        th._metric_step = list(h._metric_step)
+        th._metrics = {k: [r[idx] for r in v] for k, v in h._metrics.items()}
+        th._provisional = h._provisional
+        new_index = {e: i for i, e in enumerate(idx)}
+        t.loss_changes = [
+            (step, new_index[e], old, new)
+            for step, e, old, new in self.loss_changes
+            if e in new_index
+        ]
+        for e, step in self.diverged.items():
+            if e in new_index:
+                t._stop_model(new_index[e], step)
+        return t
 
     def generator_gradient(self, x, *, model: int = 0) -> np.ndarray:
         r"""Where the generator loss pushes each generated example: :math:`-\partial

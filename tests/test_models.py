@@ -285,3 +285,65 @@ def test_mlpstack_bad_input():
         stack(torch.zeros(3, 5, 2))
     with pytest.raises(ValueError, match="x must have shape"):
         stack(torch.zeros(5, 3))
+
+
+@pytest.mark.parametrize(
+    "kind, kw",
+    [
+        ("g", {}),
+        ("g", dict(output="tanh")),
+        ("g", dict(slope=0.0)),
+        ("d", {}),
+        ("d", dict(slope=0.0)),
+        ("d", dict(slope=0.01)),
+    ],
+)
+def test_backward_by_hand_is_autograd_to_the_bit(kind, kw):
+    """forward_saved + backward_into give autograd's output, weight gradients (added to what
+    flat.grad holds) and input gradient, bit for bit."""
+    if kind == "g":
+        nets = generators(**kw)
+        x = torch.randn(3, 11, 3, generator=torch.Generator().manual_seed(1))
+    else:
+        nets = [models.Discriminator(2, 8, 3, seed=s, **kw) for s in range(3)]
+        x = torch.randn(3, 11, 2, generator=torch.Generator().manual_seed(1))
+    stack = models.MLPStack(nets)
+    x[:, 0] = 0.0  # exact zeros at the activations' kinks too
+    upstream = torch.randn(3, 11, stack.out_dim, generator=torch.Generator().manual_seed(2))
+    xa = x.clone().requires_grad_(True)
+    stack.zero_grad()
+    out = stack(xa)
+    (out * upstream).sum().backward(inputs=[xa, *stack.weights()])
+    want_flat, want_x = stack.flat.grad.clone(), xa.grad.clone()
+    stack.zero_grad()
+    stack.flat.grad.add_(1.0)  # backward_into adds to the buffer
+    mine, saved = stack.forward_saved(x)
+    assert torch.equal(mine, out.detach()) and not mine.requires_grad
+    got_x = stack.backward_into(saved, upstream, inputs=True)
+    assert torch.equal(stack.flat.grad, want_flat + 1.0)
+    assert torch.equal(got_x, want_x)
+    stack.zero_grad()
+    assert stack.backward_into(saved, upstream, weights=True) is None
+    assert torch.equal(stack.flat.grad, want_flat)  # saved tensors reusable, not modified
+    before = stack.flat.grad.clone()
+    assert torch.equal(stack.backward_into(saved, upstream, weights=False, inputs=True), want_x)
+    assert torch.equal(stack.flat.grad, before)  # weights=False leaves the buffer alone
+
+
+def test_backward_by_hand_agrees_with_autograd_in_float64():
+    nets = [models.Discriminator(2, 6, 2, seed=s, slope=0.1) for s in range(2)]
+    stack = models.MLPStack(nets).double()
+    x = torch.randn(2, 5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    out, saved = stack.forward_saved(x)
+    stack.zero_grad()
+    gx = stack.backward_into(saved, torch.ones_like(out), inputs=True)
+    xa = x.clone().requires_grad_(True)
+    ref_x, ref_w = torch.autograd.grad(stack(xa, stack.flat).sum(), [xa, stack.flat])
+    torch.testing.assert_close(gx, ref_x, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(stack.flat.grad, ref_w, atol=1e-12, rtol=1e-12)
+
+
+def test_forward_saved_bad_input():
+    stack = models.MLPStack(generators())
+    with pytest.raises(ValueError, match="x must have shape"):
+        stack.forward_saved(torch.zeros(3, 4))

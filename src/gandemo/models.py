@@ -274,6 +274,7 @@ class MLPStack(nn.Module):
             w.grad, b.grad = gw, gb
             leaves.append((w, b))
         self._leaves = leaves
+        self._grads = [(w.grad, b.grad) for w, b in leaves]  # views of flat.grad, per layer
         self._weights = [t for pair in leaves for t in pair] + [self.flat]
 
     def weights(self) -> list[torch.Tensor]:
@@ -328,6 +329,81 @@ class MLPStack(nn.Module):
             if k < len(layers) - 1:
                 x = nn.functional.leaky_relu(x, self.slope) if self.slope else torch.relu(x)
         return torch.tanh(x) if self.tanh else x
+
+    def forward_saved(self, x: torch.Tensor) -> tuple[torch.Tensor, list]:
+        r"""The forward pass without autograd, keeping what :meth:`backward_into` needs.
+
+        The update steps of :mod:`gandemo.training` differentiate the networks by hand: a layer
+        :math:`y = x W + b` followed by a ReLU needs only its input :math:`x` and the mask of
+        its positive outputs, so the step keeps those instead of an autograd graph.
+
+        Returns:
+            ``(output, saved)``: the output, as :meth:`forward` computes it, and the saved
+            tensors to pass to :meth:`backward_into`.
+        """
+        if x.dim() != 3 or x.shape[-1] != self.in_dim:
+            raise ValueError(f"x must have shape (models, n, {self.in_dim}); got {tuple(x.shape)}")
+        layers = self._leaves  # views of flat (no graph is recorded below)
+        saved: list = []
+        with torch.no_grad():
+            for k, (w, b) in enumerate(layers):
+                saved.append(x)  # the layer's input: its weight gradient is x^T dy
+                x = torch.baddbmm(b, x, w)
+                if k < len(layers) - 1:
+                    if self.slope:
+                        saved.append(x)  # LeakyReLU's gradient needs its input
+                        x = nn.functional.leaky_relu(x, self.slope)
+                    else:
+                        x = torch.relu(x)  # ReLU's gradient needs only its output: next input
+            if self.tanh:
+                pre = x.detach().requires_grad_(True)
+                with torch.enable_grad():
+                    x = torch.tanh(pre)
+                saved.append((pre, x))
+                x = x.detach()
+        return x, saved
+
+    def backward_into(
+        self, saved: list, grad: torch.Tensor, *, weights: bool = True, inputs: bool = False
+    ) -> torch.Tensor | None:
+        r"""Back-propagate ``grad``, the gradient of a loss with respect to the output of
+        :meth:`forward_saved`, by hand.
+
+        With ``weights``, each layer's weight and bias gradients are *added* to
+        ``flat.grad`` (:math:`\partial L/\partial W = x^	op \delta`, :math:`\partial L /
+        \partial b = \sum_n \delta`, with :math:`\delta` the gradient at the layer's output);
+        with ``inputs``, the gradient with respect to the input is returned. These are the
+        products autograd computes for :func:`torch.baddbmm` and the activations, in the same
+        order, so the gradients are the same to the bit (tested), without the graph.
+        """
+        saved = list(saved)
+        if self.flat.grad is not self._grad:  # the buffer was replaced: share the new one
+            self._bind()
+        layers, grads = self._leaves, self._grads
+        dy, after = grad, None  # after: the input of layer k + 1, the ReLU's output
+        with torch.no_grad():
+            if self.tanh:
+                pre, out = saved.pop()
+                with torch.enable_grad():
+                    (dy,) = torch.autograd.grad(out, pre, dy, retain_graph=True)
+            for k in range(len(layers) - 1, -1, -1):
+                if k < len(layers) - 1:  # through the activation after layer k
+                    # the activation's slope, 1 or `slope`, as a factor: sign() and products
+                    # are fast kernels, where the selections of bool masks are ten times slower
+                    if self.slope:  # LeakyReLU: 1 where its input is > 0, else the slope
+                        factor = saved.pop().sign().clamp_(min=0)
+                        dy = dy * factor.mul_(1 - self.slope).add_(self.slope)
+                    else:  # ReLU: 1 where its output is > 0, else 0
+                        dy = dy.mul_(after.sign())
+                x = after = saved.pop()
+                w, _ = layers[k]
+                if weights:
+                    gw, gb = grads[k]
+                    gw.add_(torch.bmm(x.transpose(1, 2), dy))
+                    gb.add_(dy.sum(1, keepdim=True))
+                if k > 0 or inputs:
+                    dy = torch.bmm(dy, w.transpose(1, 2))
+        return dy if inputs else None
 
     def net(self, e: int, flat: torch.Tensor | None = None) -> nn.Sequential:
         """A copy of model ``e`` as a plain ``nn.Sequential`` (on the CPU)."""

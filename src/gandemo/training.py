@@ -149,25 +149,47 @@ class ModelLosses:
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
+def _logit_grads(logits: torch.Tensor, *losses_of: Callable, mask=None):
+    """Each loss of the ``(E, n)`` logits (a function of them returning ``(E,)``), and the
+    gradient of its sum over the models (masked) with respect to the logits: a small graph of
+    the loss alone, not of the networks."""
+    a = logits.detach().requires_grad_(True)
+    values, grads = [], []
+    with torch.enable_grad():
+        for fn in losses_of:
+            value = fn(a)
+            total = value.sum() if mask is None else (value * mask).sum()
+            (grad,) = torch.autograd.grad(total, a)
+            values.append(value.detach())
+            grads.append(grad.unsqueeze(-1))  # the networks' output is (E, n, 1)
+    return values, grads
+
+
 def discriminator_update(G, D, opt_d, loss: ModelLosses, real, z, u=None, mask=None):
     """One update of the discriminator(s) against the generator(s), held fixed.
 
     ``real`` is ``(E, m, dim)``, ``z`` is ``(E, m, latent_dim)``; ``u`` are the mixing
     weights of a gradient penalty; ``mask`` (``(E,)``, 1 or 0) leaves stopped models alone.
     Returns the per-model losses and the ``(E, 2m)`` logits, detached.
+
+    The gradient is back-propagated by hand through the discriminator
+    (:meth:`~gandemo.models.MLPStack.backward_into`); only the loss of the logits, and a
+    gradient penalty, go through autograd.
     """
     m = real.shape[1]
     with torch.no_grad():
         fake = G(z)  # the generator's examples: inputs for D, no gradient into G
-    logits = D(torch.cat([real, fake], dim=1))[..., 0]  # real ones first, then fakes
-    d_loss = loss.d(logits[:, :m], logits[:, m:])  # one loss per model
-    if u is not None:
-        d_loss = d_loss + loss.penalty(D, real, fake, u)
+    out, saved = D.forward_saved(torch.cat([real, fake], dim=1))  # real ones first, then fakes
+    logits = out[..., 0]
+    (d_loss,), (grad,) = _logit_grads(logits, lambda a: loss.d(a[:, :m], a[:, m:]), mask=mask)
     D.zero_grad()
-    total = d_loss.sum() if mask is None else (d_loss * mask).sum()
-    total.backward()  # a sum: model e gets the gradient of its own loss only
+    if u is not None:
+        penalty = loss.penalty(D, real, fake, u)
+        (penalty.sum() if mask is None else (penalty * mask).sum()).backward(inputs=D.weights())
+        d_loss = d_loss + penalty.detach()
+    D.backward_into(saved, grad)  # model e gets the gradient of its own loss only
     opt_d.step()
-    return d_loss.detach(), logits.detach()
+    return d_loss, logits
 
 
 def generator_update(G, D, opt_g, loss: ModelLosses, z, mask=None):
@@ -175,13 +197,15 @@ def generator_update(G, D, opt_g, loss: ModelLosses, z, mask=None):
 
     Returns the per-model losses and the ``(E, m)`` logits of the fakes, detached.
     """
-    fake_logits = D(G(z))[..., 0]
-    g_loss = loss.g(fake_logits)
+    fake, saved_g = G.forward_saved(z)
+    out, saved_d = D.forward_saved(fake)
+    fake_logits = out[..., 0]
+    (g_loss,), (grad,) = _logit_grads(fake_logits, loss.g, mask=mask)
     G.zero_grad()
-    total = g_loss.sum() if mask is None else (g_loss * mask).sum()
-    total.backward(inputs=G.weights())  # D's weights get no gradient
+    grad_fake = D.backward_into(saved_d, grad, weights=False, inputs=True)  # D's weights: none
+    G.backward_into(saved_g, grad_fake)
     opt_g.step()
-    return g_loss.detach(), fake_logits.detach()
+    return g_loss, fake_logits
 
 
 def simultaneous_update(G, D, opt_g, opt_d, loss: ModelLosses, real, z, u=None, mask=None):
@@ -190,21 +214,24 @@ def simultaneous_update(G, D, opt_g, opt_d, loss: ModelLosses, real, z, u=None, 
     Returns the per-model discriminator and generator losses and the ``(E, 2m)`` logits.
     """
     m = real.shape[1]
-    fake = G(z)
-    logits = D(torch.cat([real, fake], dim=1))[..., 0]
-    d_loss = loss.d(logits[:, :m], logits[:, m:])
-    if u is not None:
-        d_loss = d_loss + loss.penalty(D, real, fake, u)
-    g_loss = loss.g(logits[:, m:])
+    fake, saved_g = G.forward_saved(z)
+    out, saved_d = D.forward_saved(torch.cat([real, fake], dim=1))
+    logits = out[..., 0]
+    (d_loss, g_loss), (d_grad, g_grad) = _logit_grads(
+        logits, lambda a: loss.d(a[:, :m], a[:, m:]), lambda a: loss.g(a[:, m:]), mask=mask
+    )
     D.zero_grad()
     G.zero_grad()
-    d_total = d_loss.sum() if mask is None else (d_loss * mask).sum()
-    g_total = g_loss.sum() if mask is None else (g_loss * mask).sum()
-    d_total.backward(inputs=D.weights(), retain_graph=True)
-    g_total.backward(inputs=G.weights())
+    if u is not None:
+        penalty = loss.penalty(D, real, fake, u)
+        (penalty.sum() if mask is None else (penalty * mask).sum()).backward(inputs=D.weights())
+        d_loss = d_loss + penalty.detach()
+    D.backward_into(saved_d, d_grad)
+    grad_x = D.backward_into(saved_d, g_grad, weights=False, inputs=True)
+    G.backward_into(saved_g, grad_x[:, m:])
     opt_d.step()
     opt_g.step()
-    return d_loss.detach(), g_loss.detach(), logits.detach()
+    return d_loss, g_loss, logits
 
 
 # ---------------------------------------------------------------------------------------------

@@ -162,6 +162,89 @@ def test_every_solution_with_code_is_executed_by_the_build(nb_path):
             )
 
 
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*(.*?)\s*$")
+#: Directives whose body is not Markdown (so a fence inside it is text, not a nested block).
+_LITERAL = ("code", "code-block", "code-cell", "math", "raw", "literalinclude", "csv-table")
+
+
+def _fence_problems(
+    lines: list[str], where: str, inside: tuple[str, ...] = (), first: int = 1
+) -> list[str]:
+    """The fence defects of a block of Markdown, as MyST reads it: a fence opened by a run of
+    n backticks (tildes, colons) ends at the first later line of at least n of the same
+    character with nothing after them; a directive's body is parsed again in the same way.
+    Reports a fence that is never closed and a proof inside a proof (``first``: the number of
+    the first line, for the messages)."""
+    problems, i = [], 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        marker, info = m.groups()
+        name = re.match(r"\{([\w:-]+)\}", info)
+        name = name.group(1) if name else None
+        label = f"{where}, line {first + i}: {marker}{info}"
+        close = next(
+            (
+                j
+                for j in range(i + 1, len(lines))
+                if (c := _FENCE.match(lines[j]))
+                and not c.group(2)
+                and c.group(1)[0] == marker[0]
+                and len(c.group(1)) >= len(marker)
+            ),
+            None,
+        )
+        if close is None:
+            problems.append(f"{label} is never closed")
+            close = len(lines)
+        if name == "prf:proof" and "prf:proof" in inside:
+            problems.append(f"{label} is a proof nested inside a proof")
+        if name and name not in _LITERAL:
+            body = lines[i + 1 : close]
+            problems += _fence_problems(body, where, (*inside, name), first + i + 1)
+        i = close + 1
+    return problems
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
+def test_directive_fences_are_closed_and_proofs_not_nested(nb_path):
+    """Each Markdown cell closes every fence it opens (a directive left open swallows the rest
+    of the cell, as a stale proof under a new one did in chapter 2), and no proof sits inside
+    another proof. Reads the notebooks, not a built book."""
+    nb = json.loads(nb_path.read_text())
+    problems = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            lines = "".join(cell["source"]).splitlines()
+            problems += _fence_problems(lines, f"{nb_path.stem} cell {cell['id']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_fence_check_finds_an_open_fence_and_a_nested_proof():
+    """The check above on small cases: a closed directive with a nested note passes; an open
+    fence, and an old proof pasted under a new one whose fence was not closed, fail."""
+    good = [
+        "````{prf:proof}",
+        "Text.",
+        "```{note}",
+        "A note.",
+        "```",
+        "````",
+        "```python",
+        "x",
+        "```",
+    ]
+    assert _fence_problems(good, "good") == []
+    assert _fence_problems(["```{note}", "Text."], "open")[0].endswith("is never closed")
+    stale = ["````{prf:proof}", "New.", "````{prf:proof}", "Old.", "````"]
+    found = _fence_problems(stale, "stale")
+    assert any("nested inside a proof" in p for p in found), found
+    assert any("never closed" in p for p in found), found
+    assert _fence_problems(["```python", "````{prf:proof}", "```"], "code") == []
+
+
 MAX_CELL_LINES = 25
 
 

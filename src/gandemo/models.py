@@ -405,6 +405,61 @@ class MLPStack(nn.Module):
                     dy = torch.bmm(dy, w.transpose(1, 2))
         return dy if inputs else None
 
+    def penalty_into(
+        self, x: torch.Tensor, rows: slice = slice(None), scale: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        r"""The gradient penalty of WGAN-GP at the points ``x``, with its gradient by hand.
+
+        For the models ``rows`` (a slice of the stack), with :math:`g_i = \nabla_x a(x_i)`
+        the critic's input gradient at the ``(rows, m, in_dim)`` points ``x``,
+        :math:`P = \frac1m \sum_i (\lVert g_i \rVert - 1)^2` per model, as
+        :func:`gandemo.losses.gradient_penalty` computes it by double back-propagation.
+        Between the kinks of its activations the network is linear in :math:`x`, so
+        :math:`g_i = W_1 S_1 W_2 \cdots S_{L-1} W_L` (:math:`S_l` the activations' slopes at
+        :math:`x_i`), and :math:`P` depends on each weight matrix through this product alone
+        (not on the biases): one pass back through the layers gives :math:`g`, one pass
+        forwards gives :math:`\partial P / \partial W_l`, added to ``flat.grad`` times
+        ``scale`` (one factor per model, e.g. :math:`\lambda` and a mask).
+
+        Returns:
+            :math:`P`, one value per model of ``rows``.
+        """
+        if self.tanh or self.out_dim != 1:
+            raise ValueError("the gradient penalty needs a critic: one linear output")
+        if self.flat.grad is not self._grad:
+            self._bind()
+        layers = [(w[rows], b[rows]) for w, b in self._leaves]
+        grads = [(gw[rows], gb[rows]) for gw, gb in self._grads]
+        n_layers, m = len(layers), x.shape[1]
+        with torch.no_grad():
+            slopes, h = [], x
+            for w, b in layers[:-1]:  # forward: each hidden activation's slope, 1 or `slope`
+                pre = torch.baddbmm(b, h, w)
+                if self.slope:
+                    f = pre.sign().clamp_(min=0).mul_(1 - self.slope).add_(self.slope)
+                    h = pre * f
+                else:
+                    h = torch.relu(pre)
+                    f = h.sign()
+                slopes.append(f)
+            delta = x.new_ones(x.shape[0], m, 1)  # d a / d (the last layer's output)
+            deltas = [delta]
+            for k in range(n_layers - 1, 0, -1):  # back: delta at each layer's output
+                delta = torch.bmm(delta, layers[k][0].transpose(1, 2)).mul_(slopes[k - 1])
+                deltas.insert(0, delta)
+            g = torch.bmm(delta, layers[0][0].transpose(1, 2))  # (rows, m, in_dim)
+            norm = torch.linalg.vector_norm(g, dim=-1)
+            penalty = (norm - 1).square().mean(-1)
+            coef = 2 * (norm - 1) / norm.clamp(min=1e-12) / m  # d P / d |g_i|, over |g_i|
+            if scale is not None:
+                coef = coef * scale[:, None]
+            rho = g * coef[..., None]  # d P / d g, then d P / d (each layer's input)
+            for k, ((w, _), (gw, _)) in enumerate(zip(layers, grads, strict=True)):
+                gw.add_(torch.bmm(rho.transpose(1, 2), deltas[k]))
+                if k < n_layers - 1:
+                    rho = torch.bmm(rho, w).mul_(slopes[k])
+        return penalty
+
     def net(self, e: int, flat: torch.Tensor | None = None) -> nn.Sequential:
         """A copy of model ``e`` as a plain ``nn.Sequential`` (on the CPU)."""
         layers: list[nn.Module] = []

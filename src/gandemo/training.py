@@ -131,20 +131,21 @@ class ModelLosses:
         parts = [spec.g_loss(fake_logits[sl], check=False) for spec, sl in self.groups]
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
-    def penalty(self, disc: MLPStack, real, fake, u) -> torch.Tensor:
-        r""":math:`\lambda_e P_e` per model (0 for a loss without a gradient penalty)."""
+    def penalty(self, disc: MLPStack, real, fake, u, mask=None) -> torch.Tensor:
+        r""":math:`\lambda_e P_e` per model (0 for a loss without a gradient penalty), its
+        gradient (times ``mask``) added to ``disc.flat.grad``
+        (:meth:`~gandemo.models.MLPStack.penalty_into`)."""
         parts = []
         for spec, sl in self.groups:
             n = sl.stop - sl.start
             if not spec.penalty_weight:
                 parts.append(real.new_zeros(n))
                 continue
-            rows = None if n == disc.n_models else disc.flat[sl]
-
-            def critic(x, rows=rows):
-                return disc(x, rows)[..., 0]
-
-            pen = losses.gradient_penalty(critic, real[sl], fake[sl], u[sl])
+            x_hat = real[sl] + u[sl] * (fake[sl] - real[sl])  # as losses.gradient_penalty
+            scale = real.new_full((n,), spec.penalty_weight)
+            if mask is not None:
+                scale = scale * mask[sl]
+            pen = disc.penalty_into(x_hat, sl, scale)
             parts.append(spec.penalty_weight * pen)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
@@ -173,8 +174,9 @@ def discriminator_update(G, D, opt_d, loss: ModelLosses, real, z, u=None, mask=N
     Returns the per-model losses and the ``(E, 2m)`` logits, detached.
 
     The gradient is back-propagated by hand through the discriminator
-    (:meth:`~gandemo.models.MLPStack.backward_into`); only the loss of the logits, and a
-    gradient penalty, go through autograd.
+    (:meth:`~gandemo.models.MLPStack.backward_into`, and
+    :meth:`~gandemo.models.MLPStack.penalty_into` for a gradient penalty); only the loss of the
+    logits goes through autograd.
     """
     m = real.shape[1]
     with torch.no_grad():
@@ -184,9 +186,7 @@ def discriminator_update(G, D, opt_d, loss: ModelLosses, real, z, u=None, mask=N
     (d_loss,), (grad,) = _logit_grads(logits, lambda a: loss.d(a[:, :m], a[:, m:]), mask=mask)
     D.zero_grad()
     if u is not None:
-        penalty = loss.penalty(D, real, fake, u)
-        (penalty.sum() if mask is None else (penalty * mask).sum()).backward(inputs=D.weights())
-        d_loss = d_loss + penalty.detach()
+        d_loss = d_loss + loss.penalty(D, real, fake, u, mask)  # its gradient too
     D.backward_into(saved, grad)  # model e gets the gradient of its own loss only
     opt_d.step()
     return d_loss, logits
@@ -223,9 +223,7 @@ def simultaneous_update(G, D, opt_g, opt_d, loss: ModelLosses, real, z, u=None, 
     D.zero_grad()
     G.zero_grad()
     if u is not None:
-        penalty = loss.penalty(D, real, fake, u)
-        (penalty.sum() if mask is None else (penalty * mask).sum()).backward(inputs=D.weights())
-        d_loss = d_loss + penalty.detach()
+        d_loss = d_loss + loss.penalty(D, real, fake, u, mask)  # its gradient too
     D.backward_into(saved_d, d_grad)
     grad_x = D.backward_into(saved_d, g_grad, weights=False, inputs=True)
     G.backward_into(saved_g, grad_x[:, m:])

@@ -251,3 +251,222 @@ def test_version_comes_from_the_package_metadata():
     import gandemo
 
     assert gandemo.__version__ == version("gandemo")
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing lost and nothing overwritten (the reliability probe of 2026-12-04)
+# ---------------------------------------------------------------------------------------------
+
+
+def _no_training(monkeypatch):
+    import gandemo.training
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained or saved before the arguments were checked")
+
+    monkeypatch.setattr(gandemo.training.Trainer, "run", refuse)
+    monkeypatch.setattr(gandemo.training.Trainer, "save", refuse)
+
+
+def _bad_outputs(tmp):
+    import os
+
+    os.mkfifo(tmp / "pipe.pt")
+    (tmp / "link.pt").symlink_to("pipe.pt")
+    (tmp / "locked.pt").write_bytes(b"an old checkpoint")
+    os.chmod(tmp / "locked.pt", 0o444)
+    return [
+        (["--save", "/dev/null"], ["--save", "/dev/null", "not a regular file"]),
+        (["--save", "/dev/full"], ["--save", "not a regular file"]),
+        (["--save", str(tmp / "pipe.pt")], ["--save", "not a regular file"]),
+        (["--save", str(tmp / "link.pt")], ["--save", "not a regular file"]),
+        (["--save", str(tmp / "locked.pt")], ["--save", "write-protected"]),
+        (["--plot", "/proc/x.png"], ["--plot", "/proc", "no file can be created"]),
+        (["--save", ""], ["--save", "empty"]),
+        (["--save", str(tmp / "a.png"), "--plot", str(tmp / "a.png")], ["same file"]),
+    ]
+
+
+def test_outputs_that_must_not_be_replaced_are_refused_before_training(
+    capsys, tmp_path, monkeypatch
+):
+    _no_training(monkeypatch)
+    for args, words in _bad_outputs(tmp_path):
+        code, out, err = run_cli(capsys, *args, *FAST)
+        assert code == 2 and out == "", (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+        for word in words:
+            assert word in err, (word, err)
+    assert (tmp_path / "locked.pt").read_bytes() == b"an old checkpoint"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.pt", "locked.pt", "pipe.pt"]
+
+
+def test_a_failed_final_save_still_prints_the_summary(capsys, tmp_path, monkeypatch):
+    resource = pytest.importorskip("resource")
+    ckpt = tmp_path / "run.pt"
+    assert run_cli(capsys, "--save", str(ckpt), *FAST)[0] == 0
+    before = ckpt.read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, hard))  # as `ulimit -f`
+    try:
+        code, out, err = run_cli(
+            capsys, "--resume", str(ckpt), "--save", str(ckpt), "--steps", "10", "--json"
+        )
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    s = json.loads(out)
+    assert code == 1 and s["total_steps"] == 40 and "checkpoint" not in s
+    assert "checkpoint not saved" in err and str(ckpt) in err and "File too large" in err
+    assert "unexpected pos" not in err and ckpt.read_bytes() == before
+
+    import gandemo.__main__ as cli
+
+    def no_room(trainer, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "plot_trainer", no_room)
+    code, out, err = run_cli(capsys, "--plot", str(tmp_path / "p.png"), "--json", *FAST)
+    assert code == 1 and json.loads(out)["steps"] == 30
+    assert "picture not saved" in err and "p.png" in err and "No space left" in err
+
+
+def _tiny_ring_recipe(monkeypatch):
+    from gandemo import experiments
+
+    tiny = experiments.Recipe(
+        dict(width=8, depth=1, batch_size=16, threads=1, record_every=5, metric_every=10),
+        ((0, 1e-3, 1e-3), (10, 5e-4, 5e-4), (20, 2e-4, 2e-4)),
+        30,
+    )
+    monkeypatch.setitem(experiments.RECIPES, "ring", tiny)
+
+
+def _compare(capsys, *args):
+    try:
+        code = main(["compare", "--loss", "hinge", "--seeds", "2", "--device", "cpu", *args])
+    except KeyboardInterrupt:  # what a Ctrl-C while scoring did
+        code = "KeyboardInterrupt"
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ctrl_c_in_compare_stops_the_schedule_and_exits_130(capsys, monkeypatch):
+    import signal
+
+    import gandemo.training
+
+    _tiny_ring_recipe(monkeypatch)
+    step = gandemo.training.Trainer._train_step
+
+    def press_at_5(self):
+        step(self)
+        if self.step == 5:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(gandemo.training.Trainer, "_train_step", press_at_5)
+    code, out, _ = _compare(capsys, "--json")
+    result = json.loads(out.strip().splitlines()[-1])
+    assert code == 130 and result["interrupted"] is True
+    assert result["steps"] == 5  # the later phases of the schedule did not run
+    monkeypatch.setattr(gandemo.training.Trainer, "_train_step", step)
+    code, out, _ = _compare(capsys, "--json")
+    assert code == 0 and json.loads(out)["steps"] == 30 and not json.loads(out)["interrupted"]
+
+
+def test_ctrl_c_while_compare_scores_keeps_the_comparison(capsys, monkeypatch):
+    import signal
+
+    from gandemo import experiments
+
+    _tiny_ring_recipe(monkeypatch)
+    chance_rows = experiments.chance_rows
+
+    def pressed(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return chance_rows(*args, **kwargs)
+
+    monkeypatch.setattr(experiments, "chance_rows", pressed)
+    code, out, err = _compare(capsys)
+    assert code == 130, err
+    assert out.startswith("interrupted: ring: 30 steps") and "hinge" in out
+
+
+@pytest.mark.parametrize("name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, name, code):
+    import signal
+    import time
+
+    import gandemo as gd
+
+    ckpt = tmp_path / "run.pt"
+    proc = _start_cli(tmp_path, "--save", str(ckpt))
+    _wait_for_training(proc)
+    time.sleep(0.5)
+    proc.send_signal(getattr(signal, name))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    s = json.loads(out.strip().splitlines()[-1])
+    assert s["interrupted"] is True and s["steps"] > 0
+    assert gd.Trainer.load(ckpt, gd.data.ring()).step == s["total_steps"]
+
+
+def test_ctrl_c_while_starting_exits_130_without_a_traceback():
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gandemo", "train", "--steps", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.3)  # Python is up; torch is still loading
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+
+
+def test_resume_refuses_settings_it_would_ignore_and_finds_its_target(capsys, tmp_path):
+    ckpt = tmp_path / "grid.pt"
+    assert run_cli(capsys, "--data", "grid", "--save", str(ckpt), *FAST)[0] == 0
+    # the module docstring's example: no --data, the checkpoint knows its target
+    code, out, err = run_cli(capsys, "--resume", str(ckpt), "--steps", "20", "--json")
+    s = json.loads(out)
+    assert code == 0 and s["total_steps"] == 50 and s["num_modes"] == 25, err
+    code, out, err = run_cli(
+        capsys, "--resume", str(ckpt), "--loss", "hinge", "--seed", "7", "--width", "3"
+    )
+    assert code == 2 and out == ""
+    for word in ("--loss hinge", "--seed 7", "--width 3", "non-saturating"):
+        assert word in err, (word, err)
+    code, _, err = run_cli(capsys, "--resume", str(ckpt), "--steps", "5", "--width", "16")
+    assert code == 0, err  # the checkpoint's own value is fine
+
+
+def test_resume_of_several_models_is_refused(capsys, tmp_path):
+    import gandemo as gd
+
+    t = gd.Trainer(gd.data.ring(), loss=["hinge", "least-squares"], width=8, device="cpu")
+    t.save(tmp_path / "two.pt")
+    code, out, err = run_cli(capsys, "--resume", str(tmp_path / "two.pt"), "--steps", "5")
+    assert code == 2 and out == "" and "2 models" in err
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["compare", "--seeds", "1000000000"], ["--seeds", "memory"]),
+        (["train", "--width", "10000000", "--steps", "5"], ["memory", "width 10000000"]),
+        (["train", "--batch-size", "100000000", "--steps", "5"], ["memory", "batch size"]),
+    ],
+)
+def test_sizes_beyond_the_memory_are_refused_at_once(capsys, argv, words):
+    import time
+
+    t0 = time.perf_counter()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and time.perf_counter() - t0 < 10
+    for word in words:
+        assert word in err, (word, err)

@@ -159,7 +159,7 @@ def test_compare_rows_values_and_chance(monkeypatch):
     experiments.RECIPES["ring"].run(solo)
     np.testing.assert_array_equal(c.trainer.history.g_loss[:, 3], solo.history.g_loss[:, 0])
     obj = c.to_json()
-    assert set(obj) == {"data", "steps", "seconds", "rows", "chance"}
+    assert set(obj) == {"data", "steps", "seconds", "interrupted", "rows", "chance"}
     assert obj["rows"][0]["modes"] == list(c.rows[0]["modes"])
 
 

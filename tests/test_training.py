@@ -8,7 +8,6 @@ there is one).
 from __future__ import annotations
 
 import copy
-import io
 import json
 import math
 import os
@@ -1431,20 +1430,28 @@ def test_a_save_that_fails_halfway_leaves_the_previous_checkpoint(tmp_path, monk
     t.save(path)
     before = path.read_bytes()
     t.run(10, progress=False)
-    real_save = torch.save
+    real_fdopen = os.fdopen
 
-    def half_then_fail(obj, f, *args, **kwargs):
-        buf = io.BytesIO()
-        real_save(obj, buf)
-        f.write(buf.getvalue()[: len(buf.getvalue()) // 2])
-        f.flush()
-        raise OSError(28, "No space left on device")
+    class HalfThenFull:  # the temporary file takes half of the checkpoint, then the disk is full
+        def __init__(self, fd, mode):
+            self.f = real_fdopen(fd, mode)
 
-    monkeypatch.setattr(training.torch, "save", half_then_fail)
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(bytes(data)[: len(data) // 2])
+            self.f.flush()
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(training.os, "fdopen", HalfThenFull)
     with pytest.raises(OSError, match=re.escape(str(path))) as info:
         t.save(path)
     assert "No space left" in str(info.value) and "unchanged" in str(info.value)
-    monkeypatch.setattr(training.torch, "save", real_save)
+    monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["run.pt"]  # no temporary file left behind
     u = training.Trainer.load(path, data.ring())
@@ -1460,11 +1467,10 @@ def test_an_interrupt_during_a_save_leaves_no_temporary_file(tmp_path, monkeypat
     t.save(path)
     before = path.read_bytes()
 
-    def interrupted(obj, f, *args, **kwargs):
-        f.write(b"PK\x03\x04 partial")
+    def interrupted(fd):  # Ctrl-C once the temporary file is written, before the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.torch, "save", interrupted)
+    monkeypatch.setattr(training.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         t.save(path)
     monkeypatch.undo()
@@ -2042,3 +2048,216 @@ def test_select_bad_input():
     for bad in ([], [0, 0], [3], "0", None, [True]):
         with pytest.raises(ValueError, match="model"):
             t.select(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing lost and nothing overwritten (the reliability probe of 2026-12-04)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_save_replaces_nothing_but_a_regular_file(tmp_path):
+    t = trainer()
+    pipe = tmp_path / "pipe.pt"
+    os.mkfifo(pipe)
+    link = tmp_path / "link.pt"  # a link to the pipe: what it points to is what counts
+    link.symlink_to("pipe.pt")
+    for path in (pipe, link):
+        with pytest.raises(ValueError, match="not a regular file") as info:
+            t.save(path)
+        assert str(path) in str(info.value)
+    assert os.path.islink(link) and not os.path.isfile(pipe)
+    assert sorted(os.listdir(tmp_path)) == ["link.pt", "pipe.pt"]
+    with pytest.raises(ValueError, match="not a regular file"):
+        training.check_writable_file("/dev/null", "checkpoint path")  # a check: nothing written
+
+
+def test_save_respects_a_write_protected_file(tmp_path):
+    t = trainer()
+    path = tmp_path / "keep.pt"
+    t.save(path)
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    t.run(3, progress=False)
+    with pytest.raises(ValueError, match="write-protected"):
+        t.save(path)  # root included
+    assert path.read_bytes() == before
+
+
+def test_save_through_a_symbolic_link_updates_the_file_it_points_to(tmp_path):
+    t = trainer()
+    t.save(tmp_path / "target.pt")
+    link = tmp_path / "link.pt"
+    link.symlink_to("target.pt")
+    t.run(5, progress=False)
+    t.save(link)
+    assert link.is_symlink() and sorted(os.listdir(tmp_path)) == ["link.pt", "target.pt"]
+    assert training.Trainer.load(tmp_path / "target.pt", data.ring()).step == 5
+
+
+def test_a_save_over_the_file_size_limit_names_the_path_and_the_cause(tmp_path):
+    resource = pytest.importorskip("resource")
+    t = trainer()
+    t.run(5, progress=False)
+    path = tmp_path / "run.pt"
+    t.save(path)
+    before = path.read_bytes()
+    t.run(5, progress=False)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, hard))  # Python ignores SIGXFSZ
+    try:
+        with pytest.raises(OSError, match="File too large") as info:
+            t.save(path)  # was torch's RuntimeError "unexpected pos ..."
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert str(path) in str(info.value) and "unchanged" in str(info.value)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["run.pt"]
+
+
+def test_a_save_from_another_thread_waits_for_a_step_boundary(tmp_path):
+    import threading
+    import time
+
+    t = trainer(ema=0.9, record_every=7)
+    worker = threading.Thread(target=t.run, args=(10**7,), kwargs=dict(progress=False))
+    worker.start()
+    try:
+        while t.step < 5:
+            time.sleep(0.001)
+        for i in range(20):
+            t.save(tmp_path / f"{i}.pt")
+            time.sleep(0.002)
+    finally:
+        t.should_stop = True
+        worker.join()
+    for i in range(20):
+        u = training.Trainer.load(tmp_path / f"{i}.pt", data.ring())  # every save loads
+        assert u.step > 0
+    steps = t.history.step.tolist()
+    assert steps == sorted(set(steps))  # no duplicate records
+
+
+def test_a_save_removes_the_temporary_files_of_killed_saves(tmp_path):
+    import time
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    old = time.time() - 3600
+    orphan = tmp_path / f".gandemo-{gone.pid}-abcd1234.tmp"  # a save killed an hour ago
+    alive = tmp_path / f".gandemo-{os.getppid()}-efgh5678.tmp"  # its writer still runs
+    recent = tmp_path / f".gandemo-{gone.pid}-ijkl9012.tmp"  # too recent to be sure
+    for f in (orphan, alive, recent):
+        f.write_bytes(b"PK\x03\x04 partial")
+    for f in (orphan, alive):
+        os.utime(f, (old, old))
+    trainer().save(tmp_path / "run.pt")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, recent.name, "run.pt"])
+
+
+def _window_entry(state, kind):
+    return next(w for w in state["window"] if w[1] == kind)
+
+
+def _nan_at(get):
+    def edit(s):
+        get(s).view(-1)[0] = math.nan
+
+    return edit
+
+
+NON_FINITE_STATES = [
+    ("generator-nan", _nan_at(lambda s: s["generator"]["weights"]), "generator weights"),
+    (
+        "discriminator-inf",
+        lambda s: s["discriminator"]["weights"].view(-1).__setitem__(3, math.inf),
+        "discriminator weights",
+    ),
+    ("ema-nan", _nan_at(lambda s: s["generator_ema"]), "moving average"),
+    ("exp-avg-nan", _nan_at(lambda s: s["opt_g"]["state"]["state"][0]["exp_avg"]), "exp_avg"),
+    (
+        "exp-avg-sq-negative",
+        lambda s: s["opt_d"]["state"]["state"][0]["exp_avg_sq"].view(-1).__setitem__(0, -1.0),
+        "exp_avg_sq is negative",
+    ),
+    (
+        "adam-step-negative",
+        lambda s: s["opt_d"]["state"]["state"][0].__setitem__("step", torch.tensor(-5.0)),
+        "step is negative",
+    ),
+    ("real-buffer-nan", _nan_at(lambda s: s["real_buf"]), "real minibatches"),
+    ("pending-logits-nan", _nan_at(lambda s: _window_entry(s, "d")[3]), "pending logits"),
+    ("pending-loss-nan", _nan_at(lambda s: _window_entry(s, "g")[2]), "pending losses"),
+]
+
+
+@pytest.mark.parametrize(
+    "edit, match", [p[1:] for p in NON_FINITE_STATES], ids=[p[0] for p in NON_FINITE_STATES]
+)
+def test_a_checkpoint_with_non_finite_values_is_a_value_error(tmp_path, saved, edit, match):
+    state = copy.deepcopy(saved)
+    edit(state)
+    with pytest.raises(ValueError, match=match) as info:
+        load_state(tmp_path, state)
+    assert "edited.pt" in str(info.value)
+
+
+def test_a_refused_pickle_gives_no_advice_to_allow_it(tmp_path, capsys):
+    (tmp_path / "code.pt").write_bytes(pickle.dumps(Foreign()))
+    torch.save({"obj": Foreign()}, tmp_path / "code-in-zip.pt")
+    for name in ("code.pt", "code-in-zip.pt"):
+        with pytest.raises(ValueError, match="refused") as info:
+            training.Trainer.load(tmp_path / name, data.ring())
+        message = str(info.value)
+        assert str(tmp_path / name) in message
+        for advice in ("safe_globals", "weights_only", "allowlist", "trust"):
+            assert advice not in message, (advice, message)
+    assert "should never run" not in capsys.readouterr().out
+
+
+def test_load_finds_the_named_target_it_was_trained_on(tmp_path):
+    t = trainer(data.grid())
+    t.run(3, progress=False)
+    t.save(tmp_path / "grid.pt")
+    u = training.Trainer.load(tmp_path / "grid.pt")  # no target given
+    assert u.step == 3 and u.data.num_modes == 25
+    assert torch.equal(u.G.flat, t.G.flat)
+    trainer(data.ring(num_modes=6)).save(tmp_path / "six.pt")
+    with pytest.raises(ValueError, match="none of the named targets"):
+        training.Trainer.load(tmp_path / "six.pt")
+
+
+# Data and metrics refuse what they cannot score
+
+
+def test_digit_metrics_refuses_pixels_outside_the_unit_range():
+    from gandemo import digits
+
+    real = digits.classifier().test_images[:20]
+    assert digits.digit_metrics(real).n == 20
+    for bad in ((real + 1) * 8, real * 1e30):  # scikit-learn's 0..16 scale; huge pixels
+        with pytest.raises(ValueError, match=r"images must hold pixels in \[-1, 1\]"):
+            digits.digit_metrics(bad)
+    with pytest.raises(ValueError, match="threshold must be a number"):
+        digits.digit_metrics(real, threshold="0.5")
+
+
+def test_metric_messages_name_their_argument():
+    with pytest.raises(ValueError, match="mass must be a number in"):
+        metrics.jsd_to_density(np.zeros(10), data.Gaussian1D(), mass=2)
+    ring = data.ring()
+    with pytest.raises(ValueError, match="samples must be real-valued"):
+        metrics.mode_coverage(np.ones((5, 2)) * (1 + 1j), ring.centers, ring.std)
+
+
+def test_a_target_too_large_for_float32_is_a_value_error():
+    with pytest.raises(ValueError, match="too large for torch.float32"):
+        data.Gaussian1D(mean=1e300).sample(5)
+    with pytest.raises(ValueError, match="too large"):
+        data.GaussianMixture1D((0.0, 1e300), (1.0, 1.0)).sample(50)
+    assert torch.isfinite(data.Gaussian1D(mean=1e300).sample(5, dtype=torch.float64)).all()
+
+
+def test_losses_take_extended_precision_numbers():
+    logits = [0.3, -1.5]
+    for name, loss in losses.LOSSES.items():
+        wide = loss.g_loss(np.array(logits, dtype=np.longdouble))  # was a TypeError
+        assert math.isclose(float(wide), float(loss.g_loss(np.array(logits))), rel_tol=1e-12), name

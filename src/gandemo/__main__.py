@@ -8,17 +8,27 @@ Examples::
     gandemo train --data grid --steps 8000 --plot grid.png --save grid.pt
     gandemo train --resume grid.pt --steps 2000 --save grid.pt    # 2000 more steps
 
+``--resume`` continues a checkpoint with its own target and settings: ``--data`` may be left
+out, the learning rates (``--lr``, ``--lr-g``, ``--lr-d``) and ``--device`` may change, and an
+option that would change anything else (``--loss``, ``--seed``, ``--width`` ...) is refused.
+
 The summary gives the steps, the seconds they took, steps per second, the device, and the sample
 quality of 2500 generated examples: modes covered, high-quality fraction and reverse KL of the
 mode histogram for the 2-D targets (ring, grid), the binned Jensen-Shannon divergence for the
 1-D ones, classes covered and the classifier's confidence for the digits. Ctrl-C stops after the
 current step, prints the summary of the steps done (marked as interrupted), saves the checkpoint
-if ``--save`` was given, and exits with status 130.
+if ``--save`` was given, and exits with status 130; SIGTERM (``kill``, ``timeout``, ``docker
+stop``) and SIGHUP (a closed terminal) do the same and exit with 143 and 129. If the checkpoint
+or the picture cannot be written at the end, the summary is printed all the same, then an
+error that names the file and the cause, and the status is 1. Output paths are checked before
+any training: only a regular file (or nothing) is ever replaced, never a device such as
+``/dev/null``, a pipe, or a write-protected file.
 
 ``compare`` trains every chosen loss with seeds 0..N-1 on one target with the book's recipe
 (:data:`gandemo.experiments.RECIPES`, the code path of chapter 7) and prints a table of mean and
 standard deviation over the seeds, the chance rows beneath it; ``--json`` prints it as one JSON
-object on the last line instead.
+object on the last line instead. Ctrl-C (or SIGTERM) stops the training, scores the models
+where they stand, prints the result marked as interrupted and exits with 130 (143).
 """
 
 from __future__ import annotations
@@ -31,18 +41,24 @@ import signal
 import sys
 import time
 
-import numpy as np
+try:  # the libraries load for a few seconds; a Ctrl-C then loses nothing
+    import numpy as np
 
-from . import data
-from .dirac import SCHEMES
-from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
-from .utils import (
-    check_nonnegative_int,
-    check_positive,
-    check_positive_int,
-    check_seed,
-    check_writable_file,
-)
+    from . import data
+    from .dirac import SCHEMES
+    from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
+    from .utils import (
+        check_nonnegative_int,
+        check_positive,
+        check_positive_int,
+        check_seed,
+        check_writable_file,
+    )
+except KeyboardInterrupt:
+    if __name__ != "__main__" and os.path.basename(sys.argv[0]) != "gandemo":
+        raise
+    print("gandemo: interrupted while starting; nothing was done", file=sys.stderr)
+    sys.exit(130)
 
 __all__ = ["DATASETS", "main", "make_data", "plot_trainer", "summary"]
 
@@ -51,6 +67,30 @@ DATASETS = {name: t.description for name, t in data.TARGETS.items()}
 
 METRIC_SAMPLES = 2500
 EXIT_INTERRUPTED = 130
+
+#: The defaults of ``train``'s settings; with ``--resume`` the checkpoint's settings hold, and
+#: giving one of these options is an error (the parser's own default is None, meaning "not
+#: given").
+TRAIN_DEFAULTS = dict(
+    data="ring",
+    loss="non-saturating",
+    seed=0,
+    batch_size=None,
+    d_steps=1,
+    beta1=0.5,
+    beta2=0.999,
+    width=None,
+    depth=2,
+    latent_dim=None,
+    slope=0.2,
+    ema=None,
+    scheme="alternating",
+)
+
+#: Settings and memory: a run whose estimated working memory exceeds this share of the
+#: machine's memory is refused before it starts (instead of an allocator traceback, or the
+#: out-of-memory killer, much later).
+MEMORY_SHARE = 0.5
 
 
 def make_data(name: str):
@@ -142,23 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a GAN on a toy target and print a summary",
         description="Train a GAN on a toy target and print one summary line.",
     )
-    t.add_argument("--data", choices=sorted(DATASETS), default="ring", help="the target")
-    t.add_argument("--loss", choices=sorted(LOSSES), default="non-saturating")
+    d = TRAIN_DEFAULTS
+    t.add_argument("--data", choices=sorted(DATASETS), default=None, help="the target (ring)")
+    t.add_argument("--loss", choices=sorted(LOSSES), default=None, help=f"({d['loss']})")
     t.add_argument("--steps", type=_positive_int, default=5000, help="generator updates")
-    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--seed", type=_seed, default=None, help="(0)")
     t.add_argument("--batch-size", type=_positive_int, default=None)
-    t.add_argument("--d-steps", type=_nonnegative_int, default=1, help="D updates per G update")
+    t.add_argument("--d-steps", type=_nonnegative_int, default=None, help="D updates per G (1)")
     t.add_argument("--lr", type=_positive_float, default=None, help="both learning rates")
     t.add_argument("--lr-g", type=_positive_float, default=None, help="generator learning rate")
     t.add_argument("--lr-d", type=_positive_float, default=None, help="discriminator lr")
-    t.add_argument("--beta1", type=_beta, default=0.5, help="Adam's beta1")
-    t.add_argument("--beta2", type=_beta, default=0.999, help="Adam's beta2")
+    t.add_argument("--beta1", type=_beta, default=None, help="Adam's beta1 (0.5)")
+    t.add_argument("--beta2", type=_beta, default=None, help="Adam's beta2 (0.999)")
     t.add_argument("--width", type=_positive_int, default=None, help="hidden units per layer")
-    t.add_argument("--depth", type=_positive_int, default=2, help="hidden layers")
+    t.add_argument("--depth", type=_positive_int, default=None, help="hidden layers (2)")
     t.add_argument("--latent-dim", type=_positive_int, default=None)
-    t.add_argument("--slope", type=_beta, default=0.2, help="LeakyReLU slope (0: ReLU)")
+    t.add_argument("--slope", type=_beta, default=None, help="LeakyReLU slope (0.2; 0: ReLU)")
     t.add_argument("--ema", type=_decay, default=None, help="decay of a generator EMA")
-    t.add_argument("--scheme", choices=SCHEMES, default="alternating")
+    t.add_argument("--scheme", choices=SCHEMES, default=None, help="(alternating)")
     t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.add_argument("--plot", metavar="FILE", default=None, help="save the final picture here")
@@ -301,25 +342,157 @@ def plot_trainer(trainer: Trainer, path, n: int = 1000) -> None:
     fig.savefig(path, dpi=100)
 
 
+#: ``train``'s options that a checkpoint fixes: with ``--resume``, giving one with another
+#: value than the checkpoint's is an error.
+_FIXED_BY_CHECKPOINT = (
+    "loss",
+    "seed",
+    "batch_size",
+    "d_steps",
+    "beta1",
+    "beta2",
+    "width",
+    "depth",
+    "latent_dim",
+    "slope",
+    "ema",
+    "scheme",
+)
+
+
+def _check_train_args(args) -> None:
+    """Every check of ``train``'s arguments that needs no training, as ValueErrors: the output
+    paths (writable, regular, not the same file twice), the options ``--resume`` cannot take,
+    and the memory a new run needs. Fills in the defaults of a new run."""
+    if args.plot is not None:
+        _writable_file(args.plot, "--plot", _plot_formats())
+    if args.save is not None:
+        _writable_file(args.save, "--save")
+    if args.save and args.plot and os.path.realpath(args.save) == os.path.realpath(args.plot):
+        raise ValueError(
+            f"--save and --plot name the same file {args.save!r}: the picture would replace the "
+            f"checkpoint"
+        )
+    if args.resume is not None:
+        return  # the settings are checked against the checkpoint's once it is read
+    for key, value in TRAIN_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    settings = {**data.TARGETS[args.data].settings, **_given_sizes(args)}
+    defaults = _trainer_defaults()
+    _check_memory(
+        1,
+        width=settings.get("width", defaults["width"]),
+        depth=args.depth,
+        batch_size=settings.get("batch_size", defaults["batch_size"]),
+        latent_dim=settings.get("latent_dim", defaults["latent_dim"]),
+        what="this run",
+    )
+
+
+def _check_resumed_settings(args, config: dict) -> None:
+    """A ValueError naming every option of :data:`_FIXED_BY_CHECKPOINT` that was given with
+    ``--resume`` and differs from the checkpoint's setting (the same value is accepted)."""
+    saved = dict(config, beta1=config["betas"][0], beta2=config["betas"][1])
+    differ = [
+        f"--{k.replace('_', '-')} {getattr(args, k)} (the checkpoint has {saved[k]!r})"
+        for k in _FIXED_BY_CHECKPOINT
+        if getattr(args, k) is not None and getattr(args, k) != saved[k]
+    ]
+    if differ:
+        raise ValueError(
+            f"--resume continues {args.resume} with its own settings, which "
+            f"{'; '.join(differ)} would change (only --lr, --lr-g, --lr-d and --device can)"
+        )
+
+
+def _given_sizes(args) -> dict:
+    return {
+        k: getattr(args, k)
+        for k in ("batch_size", "width", "latent_dim")
+        if getattr(args, k) is not None
+    }
+
+
+def _trainer_defaults() -> dict:
+    import inspect
+
+    return {k: p.default for k, p in inspect.signature(Trainer).parameters.items()}
+
+
+def _memory_bytes() -> float:
+    """The memory this process may use: the machine's, or a smaller address-space limit."""
+    total = math.inf
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            total = min(total, soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    return total
+
+
+def _check_memory(models: int, *, width, depth, batch_size, latent_dim, what: str) -> None:
+    """A ValueError if ``models`` networks of these sizes would need more than
+    :data:`MEMORY_SHARE` of the memory (a rough estimate: weights, gradients, Adam's moments
+    and the moving average; activations of a step with a gradient penalty; the minibatch
+    buffers; 64-D data at most)."""
+    dim = 64
+    params = 2 * (depth - 1) * width * width + width * (2 * dim + latent_dim + 1)
+    per_model = (
+        6 * params
+        + 20 * batch_size * width * depth
+        + Trainer.CHUNK * batch_size * (dim + latent_dim)
+        + METRIC_SAMPLES * (width + dim)
+    )
+    need = 4.0 * models * per_model
+    have = MEMORY_SHARE * _memory_bytes()
+    if need > have:
+        raise ValueError(
+            f"{what} needs about {need / 2**30:.3g} GiB of memory ({models} model(s) of width "
+            f"{width}, depth {depth}, batch size {batch_size}), more than "
+            f"{MEMORY_SHARE:.0%} of the {have / MEMORY_SHARE / 2**30:.3g} GiB available: "
+            f"choose smaller sizes or fewer models"
+        )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and "alloc" in str(exc) and "memory" in str(exc).lower()
+    )
+
+
 def _build(args) -> Trainer:
     """The trainer the arguments describe: a new one, or the one ``--resume`` names."""
-    target = make_data(args.data)
     lr_g = args.lr_g if args.lr_g is not None else args.lr
     lr_d = args.lr_d if args.lr_d is not None else args.lr
     if args.resume is not None:
+        target = None if args.data is None else make_data(args.data)
         trainer = Trainer.load(
             args.resume, target, device=None if args.device == "auto" else args.device
         )
+        _check_resumed_settings(args, trainer.config)
+        if trainer.n_models != 1:
+            raise ValueError(
+                f"{args.resume} holds {trainer.n_models} models; the command line continues "
+                f"one (continue it in Python with gandemo.Trainer.load)"
+            )
+        if trainer.diverged:
+            raise ValueError(
+                f"{args.resume}: this model diverged at step {trainer.diverged[0]} and cannot "
+                f"be continued"
+            )
         trainer.set_learning_rates(lr_g=lr_g, lr_d=lr_d)
         return trainer
+    target = make_data(args.data)
     settings = dict(data.TARGETS[args.data].settings)
-    for key, value in (
-        ("batch_size", args.batch_size),
-        ("width", args.width),
-        ("latent_dim", args.latent_dim),
-        ("lr_g", lr_g),
-        ("lr_d", lr_d),
-    ):
+    for key, value in (*_given_sizes(args).items(), ("lr_g", lr_g), ("lr_d", lr_d)):
         if value is not None:
             settings[key] = value
     return Trainer(
@@ -344,41 +517,96 @@ def _error(text: str, code: int = 2) -> int:
     return code
 
 
+class _StopSignals:
+    """Within the block, SIGTERM (``kill``, ``timeout``, ``docker stop``, Jupyter's shutdown)
+    and SIGHUP (a closed terminal) act as Ctrl-C does at that moment: they stop a run after
+    the current step, or are ignored where Ctrl-C is. ``received`` is the first one's number.
+    Outside the main thread it does nothing."""
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+    def __enter__(self):
+        self.received = None
+        self.saved = {}
+        if _main_thread():
+            for sig in self.SIGNALS:
+                try:
+                    self.saved[sig] = signal.signal(sig, self._handler)
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def _handler(self, signum, frame):
+        if self.received is None:
+            self.received = signum
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        elif handler == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+    def exit_code(self, interrupted: bool) -> int:
+        """130 after Ctrl-C, 128 + the number of SIGTERM or SIGHUP after those, else 0."""
+        if self.received is not None:
+            return 128 + self.received
+        return EXIT_INTERRUPTED if interrupted else 0
+
+    def __exit__(self, *exc):
+        for sig, old in self.saved.items():
+            signal.signal(sig, old)
+        return False
+
+
 def _train(args) -> int:
-    try:  # every argument and every output path is checked before a step is trained
-        if args.plot is not None:
-            _writable_file(args.plot, "--plot", _plot_formats())
-        if args.save is not None:
-            _writable_file(args.save, "--save")
-        trainer = _build(args)
-    except ValueError as exc:
-        return _error(str(exc))
-    start = trainer.step
-    t0 = time.perf_counter()
-    try:
-        trainer.run(args.steps, progress=args.progress)
-    except TrainingDiverged as exc:
-        kept = (
-            f"; {args.save} was not overwritten" if args.save and os.path.exists(args.save) else ""
-        )
-        return _error(f"training diverged: {exc}{kept}", 1)
-    seconds = time.perf_counter() - t0
-    # from here on a Ctrl-C must not lose the run: it is ignored until the summary is out
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
-    try:
-        s = summary(trainer, seconds, trainer.step - start)
-        s["data"] = args.data
-        if args.save:
-            trainer.save(args.save)
-            s["checkpoint"] = str(args.save)
-        if args.plot:
-            plot_trainer(trainer, args.plot)
-            s["plot"] = str(args.plot)
-        print(json.dumps(s) if args.json else format_summary(s), flush=True)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    return EXIT_INTERRUPTED if trainer.interrupted else 0
+    with _StopSignals() as stop:
+        try:  # every argument and every output path is checked before a step is trained
+            _check_train_args(args)
+            trainer = _build(args)
+        except ValueError as exc:
+            return _error(str(exc))
+        start = trainer.step
+        t0 = time.perf_counter()
+        try:
+            trainer.run(args.steps, progress=args.progress)
+        except TrainingDiverged as exc:
+            kept = (
+                f"; {args.save} was not overwritten"
+                if args.save and os.path.exists(args.save)
+                else ""
+            )
+            return _error(f"training diverged: {exc}{kept}", 1)
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
+            return _error(f"out of memory: {str(exc).splitlines()[0]}; choose smaller sizes", 1)
+        seconds = time.perf_counter() - t0
+        # from here on a Ctrl-C must not lose the run: it is ignored until the summary is out
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+        failed = []
+        try:
+            s = summary(trainer, seconds, trainer.step - start)
+            if args.data is not None:
+                s["data"] = args.data
+            if args.save:
+                try:
+                    trainer.save(args.save)
+                    s["checkpoint"] = str(args.save)
+                except (OSError, ValueError) as exc:
+                    failed.append(f"checkpoint not saved: {exc}")
+            if args.plot:
+                try:
+                    plot_trainer(trainer, args.plot)
+                    s["plot"] = str(args.plot)
+                except Exception as exc:  # any failure of the picture: the summary comes first
+                    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                    failed.append(f"picture not saved to {args.plot!r}: {cause}")
+            print(json.dumps(s) if args.json else format_summary(s), flush=True)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        for message in failed:
+            _error(message)
+        return 1 if failed else stop.exit_code(trainer.interrupted)
 
 
 def format_comparison(result: dict) -> str:
@@ -404,7 +632,8 @@ def format_comparison(result: dict) -> str:
 
     name_w = max(len(r.get("loss", r.get("name", ""))) for r in result["rows"] + result["chance"])
     lines = [
-        f"{result['data']}: {result['steps']} steps, {result['seconds']:.1f} s "
+        ("interrupted: " if result.get("interrupted") else "")
+        + f"{result['data']}: {result['steps']} steps, {result['seconds']:.1f} s "
         f"(mean ± std over seeds; chance rows over as many draws)",
         f"{'':{name_w}}  runs  " + "  ".join(f"{head[k]:>16}" for k in keys),
     ]
@@ -420,20 +649,61 @@ def format_comparison(result: dict) -> str:
 
 
 def _compare(args) -> int:
-    from .experiments import compare
+    from .experiments import RECIPES, compare
 
     losses = None if args.loss is None else list(dict.fromkeys(args.loss))
+    settings = {**_trainer_defaults(), **RECIPES[args.data].settings}
     try:
-        result = compare(
-            args.data, losses=losses, seeds=range(args.seeds), steps=args.steps, device=args.device
+        _check_memory(
+            args.seeds * len(losses or LOSSES),
+            **{k: settings[k] for k in ("width", "depth", "batch_size", "latent_dim")},
+            what=f"--seeds {args.seeds}",
         )
-    except TrainingDiverged as exc:
-        return _error(f"training diverged: {exc}", 1)
     except ValueError as exc:
         return _error(str(exc))
-    obj = result.to_json()
-    print(json.dumps(obj) if args.json else format_comparison(obj), flush=True)
-    return 0
+    with _StopSignals() as stop:
+        # a Ctrl-C between the runs or while scoring is held until the result is out; a run
+        # itself stops at the next step and the comparison scores the models where they stand
+        _note_interrupt.pressed = False
+        previous = signal.signal(signal.SIGINT, _note_interrupt) if _main_thread() else None
+        try:
+            result = compare(
+                args.data,
+                losses=losses,
+                seeds=range(args.seeds),
+                steps=args.steps,
+                device=args.device,
+                record=_run_unless_interrupted,
+            )
+            obj = result.to_json()
+            obj["interrupted"] = bool(obj["interrupted"] or _note_interrupt.pressed)
+            print(json.dumps(obj) if args.json else format_comparison(obj), flush=True)
+        except TrainingDiverged as exc:
+            return _error(f"training diverged: {exc}", 1)
+        except ValueError as exc:
+            return _error(str(exc))
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
+            return _error(f"out of memory: {str(exc).splitlines()[0]}; choose fewer seeds", 1)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        return stop.exit_code(obj["interrupted"])
+
+
+def _note_interrupt(signum, frame) -> None:
+    """``compare``'s SIGINT handler outside a run: note the press, raise nothing."""
+    _note_interrupt.pressed = True
+
+
+def _run_unless_interrupted(trainer: Trainer, n: int) -> list:
+    """``compare``'s training step: no more training after a Ctrl-C between two runs."""
+    if _note_interrupt.pressed:
+        trainer.interrupted = True
+        return []
+    trainer.run(n, progress=False)
+    return []
 
 
 def _main_thread() -> bool:
@@ -445,10 +715,14 @@ def _main_thread() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m gandemo`` and of the ``gandemo`` console script."""
     args = build_parser().parse_args(argv)
-    if args.command == "train":
-        return _train(args)
-    if args.command == "compare":
-        return _compare(args)
+    try:
+        if args.command == "train":
+            return _train(args)
+        if args.command == "compare":
+            return _compare(args)
+    except KeyboardInterrupt:  # before training started (loading a checkpoint, a dataset)
+        print("gandemo: interrupted before training started; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 2  # pragma: no cover (argparse requires a command)
 
 

@@ -35,6 +35,14 @@ def _norm():
     return stats.norm
 
 
+def _finite_draws(x: torch.Tensor, target, dtype) -> torch.Tensor:
+    """``x``, or a ValueError if the target's parameters overflow ``dtype`` (a mean of 1e300
+    in float32 would give infinite samples)."""
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{target!r} gives samples too large for {dtype}: choose a smaller scale")
+    return x
+
+
 def _check_finite(value, name: str) -> float:
     try:
         v = float(value)
@@ -78,7 +86,7 @@ class Gaussian1D:
         n = check_positive_int(n, "n")
         device = generator.device if generator is not None else "cpu"
         z = torch.randn(n, generator=generator, device=device, dtype=dtype)
-        return self.mean + self.std * z
+        return _finite_draws(self.mean + self.std * z, self, dtype)
 
     def support(self, mass: float = 0.999) -> tuple[float, float]:
         """The central interval that holds ``mass`` of the probability."""
@@ -149,7 +157,8 @@ class GaussianMixture1D:
         k = torch.multinomial(w, n, replacement=True, generator=generator)
         means = torch.tensor(self.means, device=device, dtype=dtype)[k]
         stds = torch.tensor(self.stds, device=device, dtype=dtype)[k]
-        return means + stds * torch.randn(n, generator=generator, device=device, dtype=dtype)
+        x = means + stds * torch.randn(n, generator=generator, device=device, dtype=dtype)
+        return _finite_draws(x, self, dtype)
 
     def support(self, mass: float = 0.999) -> tuple[float, float]:
         """An interval holding at least ``mass`` of the probability (union of the components')."""

@@ -259,6 +259,10 @@ class DigitMetrics:
         )
 
 
+#: How far outside [-1, 1] a pixel of :func:`digit_metrics` may lie (float rounding of tanh).
+PIXEL_SLACK = 1e-4
+
+
 def digit_metrics(images, *, threshold: float = 0.9, min_share: float = 0.01) -> DigitMetrics:
     """Classifier-based quality of ``images`` (``(n, 64)`` or ``(n, 8, 8)``, values in [-1, 1]).
 
@@ -270,13 +274,22 @@ def digit_metrics(images, *, threshold: float = 0.9, min_share: float = 0.01) ->
         min_share: share of all images a class needs among the confident ones to be covered.
 
     Raises:
-        ValueError: for a wrong shape, fewer than 2 images, NaN or infinite pixels, or
-            thresholds outside (0, 1).
+        ValueError: for a wrong shape, fewer than 2 images, NaN or infinite pixels, pixels
+            outside [-1, 1] (unscaled images, e.g. scikit-learn's 0..16), or thresholds that
+            are not numbers in (0, 1).
     """
     x = _as_images(images)
     if len(x) < 2:
         raise ValueError(f"images must hold at least 2 images; got {len(x)}")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1 - PIXEL_SLACK or hi > 1 + PIXEL_SLACK:
+        raise ValueError(
+            f"images must hold pixels in [-1, 1] (the ruler's scale); got values in "
+            f"[{lo:.4g}, {hi:.4g}]: scale them first (e.g. 0..16 to x / 8 - 1)"
+        )
     for value, name in ((threshold, "threshold"), (min_share, "min_share")):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
         if not 0 < value < 1:
             raise ValueError(f"{name} must lie in (0, 1); got {value}")
     clf = classifier()

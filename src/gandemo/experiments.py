@@ -408,6 +408,8 @@ class Comparison:
         chance: :func:`chance_rows`.
         seconds: wall time of the training.
         frames: what the ``record`` argument of :func:`compare` returned, if any.
+        interrupted: the training was stopped early (Ctrl-C): the rows score the models at
+            the step they reached (``trainer.step``), short of the budget.
     """
 
     data_name: str
@@ -416,6 +418,7 @@ class Comparison:
     chance: list[dict]
     seconds: float
     frames: list = field(default_factory=list)
+    interrupted: bool = False
 
     def row(self, loss: str) -> dict:
         """The row of ``loss``."""
@@ -425,7 +428,8 @@ class Comparison:
         raise ValueError(f"loss {loss!r} is not in this comparison")
 
     def to_json(self) -> dict:
-        """``{"data", "steps", "seconds", "rows", "chance"}`` with lists for pairs."""
+        """``{"data", "steps", "seconds", "interrupted", "rows", "chance"}`` with lists for
+        pairs."""
 
         def clean(r: dict, key: str) -> dict:
             out = {key: r[key], "runs": r["runs"]}
@@ -444,6 +448,7 @@ class Comparison:
             "data": self.data_name,
             "steps": self.trainer.step,
             "seconds": round(self.seconds, 2),
+            "interrupted": self.interrupted,
             "rows": [clean(r, "loss") for r in self.rows],
             "chance": [clean(r, "name") for r in self.chance],
         }
@@ -492,6 +497,10 @@ def compare(
         record: called as ``record(trainer, n)`` to train ``n`` steps (e.g. recording frames,
             returning a list of them); default ``trainer.run``.
         overrides: settings that replace the recipe's (e.g. ``device``).
+
+    A Ctrl-C (or a ``record`` that leaves the trainer ``interrupted``) stops the training and
+    the learning-rate schedule's later phases with it; the models are scored where they
+    stand and the result is marked ``interrupted``.
     """
     if recipe is None:
         if data_name not in RECIPES:
@@ -512,13 +521,17 @@ def compare(
         data, [n for n in names], [s for _ in losses for s in seeds], **overrides
     )
     frames: list = []
+    stopped = [False]
 
     def step(t, n):
+        if stopped[0]:  # an interrupted phase ends the schedule: no later phase runs
+            return
         if record is None:
             t.run(n, progress=False)
         else:
             new = record(t, n) or []
             frames.extend(new if not frames else new[1:])
+        stopped[0] = bool(t.interrupted)
 
     start = time.perf_counter()
     recipe.run(trainer, steps, step=step)
@@ -531,7 +544,7 @@ def compare(
         r["values"] = {k: v[idx] for k, v in final.items()}
     for r in rows:
         r["converged"] = converged(r, chance)
-    return Comparison(data_name, trainer, rows, chance, seconds, frames)
+    return Comparison(data_name, trainer, rows, chance, seconds, frames, interrupted=stopped[0])
 
 
 def rows_table(comparison: Comparison, extra: Sequence[dict] = ()) -> str:

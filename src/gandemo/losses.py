@@ -86,6 +86,8 @@ def as_tensor(x: ArrayLike, name: str, *, probabilities: bool = False) -> torch.
             np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
         ):
             raise ValueError(f"{name} must be numeric array-like, got dtype {arr.dtype}")
+        if arr.dtype == np.longdouble and np.longdouble is not np.float64:
+            arr = arr.astype(np.float64)  # torch has no extended precision: float64 it is
         t = torch.as_tensor(arr)
     if t.is_complex():
         raise ValueError(f"{name} must be real-valued, got dtype {t.dtype}")

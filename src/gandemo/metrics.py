@@ -89,6 +89,12 @@ def jsd_to_density(samples, density, lo=None, hi=None, bins: int = 60, mass: flo
     Returns:
         The divergence, a float in nats.
     """
+    try:
+        mass_ok = 0 < float(mass) < 1
+    except (TypeError, ValueError):
+        mass_ok = False
+    if isinstance(mass, bool) or not mass_ok:
+        raise ValueError(f"mass must be a number in (0, 1); got {mass!r}")
     if isinstance(samples, torch.Tensor):
         samples = samples.detach().cpu().numpy()
     x = np.asarray(samples, dtype=float)
@@ -143,6 +149,8 @@ class ModeCoverage:
 def _points(x, name: str, dim: int | None = None) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
+    if np.iscomplexobj(x):
+        raise ValueError(f"{name} must be real-valued; got complex values")
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import stat
+import tempfile
 
 import numpy as np
 import torch
@@ -78,15 +80,45 @@ def check_positive(value, name: str) -> float:
 
 def check_writable_file(path, name: str) -> str:
     """Return ``path`` as a string if a file can be written there, or raise ValueError naming
-    ``name`` and the problem (a folder, a missing folder, a folder without write permission)."""
+    ``name`` and the problem.
+
+    Refused: an empty path; a folder; an existing path that is not a regular file (a device
+    such as ``/dev/null``, a pipe, a socket), which a save must never replace; a
+    write-protected file (no write permission bit, root included); a missing folder; a folder
+    in which no file can be created. The last is tried, by creating and removing a temporary
+    file, because a permission check says yes to root even in ``/proc``. A symbolic link is
+    followed: the file it points to is the one checked (and the one a save replaces).
+    """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{name} must name a file; got an empty path")
+    target = os.path.realpath(path)
+    if os.path.isdir(target):
         raise ValueError(f"{name} {path!r} is a folder, not a file")
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise ValueError(f"{name} {path!r}: folder {folder!r} does not exist")
+    if os.path.lexists(target):
+        mode = os.stat(target).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(
+                f"{name} {path!r} exists and is not a regular file (a device, a pipe or a "
+                f"socket); only a regular file may be replaced"
+            )
+        if not mode & 0o222 or not os.access(target, os.W_OK):
+            raise ValueError(f"{name} {path!r} is write-protected")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{name} {path!r}: folder {folder!r} is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".gandemo-probe-", dir=folder)
+    except OSError as exc:
+        raise ValueError(
+            f"{name} {path!r}: no file can be created in folder {folder!r} ({exc.strerror})"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 

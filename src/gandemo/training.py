@@ -1656,20 +1656,22 @@ class Trainer:
                 due_time = {id(cb): time.perf_counter() for cb in cbs}
                 t_window, n_window = 0.0, 0
                 try:
+                    lock = self._step_lock  # a save from another thread waits for the step
                     while self.step < end:
-                        t0 = time.perf_counter()
-                        self._train_step()
-                        if self.step % rec == 0:
-                            self._flush()
-                        now = time.perf_counter()
-                        self._wall += now - t0
-                        t_window += now - t0
-                        n_window += 1
-                        if self.step % rec == 0 and threads is not None:
-                            threads.window(t_window / n_window, now)
-                            t_window, n_window = 0.0, 0
-                        if self.step % met == 0:
-                            self._record_metrics()
+                        with lock:
+                            t0 = time.perf_counter()
+                            self._train_step()
+                            if self.step % rec == 0:
+                                self._flush()
+                            now = time.perf_counter()
+                            self._wall += now - t0
+                            t_window += now - t0
+                            n_window += 1
+                            if self.step % rec == 0 and threads is not None:
+                                threads.window(t_window / n_window, now)
+                                t_window, n_window = 0.0, 0
+                            if self.step % met == 0:
+                                self._record_metrics()
                         if self.step < end:
                             for cb in cbs:
                                 k = id(cb)
@@ -1687,7 +1689,8 @@ class Trainer:
                 except KeyboardInterrupt:
                     self.interrupted = True
                 finally:
-                    self._flush()  # the last step is always recorded
+                    with lock:
+                        self._flush()  # the last step is always recorded
         finally:
             if threads is not None:
                 threads.restore()
@@ -1770,18 +1773,71 @@ class Trainer:
 
     # -- checkpoints ------------------------------------------------------------------------
 
+    @property
+    def _step_lock(self) -> threading.RLock:
+        """Held by :meth:`run` over each step and by :meth:`save` while it reads the state, so
+        that a save from another thread (the dashboard's) waits for a step boundary."""
+        lock = self.__dict__.get("_step_lock_")
+        if lock is None:
+            with _STEP_LOCK_GUARD:
+                lock = self.__dict__.setdefault("_step_lock_", threading.RLock())
+        return lock
+
     def save(self, path) -> None:
         """Save everything needed to continue exactly where this trainer stands.
 
-        The file is written next to ``path`` under a temporary name and renamed over it only
-        once complete, so a save that fails halfway (a full disk, a killed process) leaves the
-        previous checkpoint as it was.
+        The state is read between two steps (a save from another thread than the one that
+        trains waits for the current step to end) and serialised in memory. The file is then
+        written next to the one ``path`` names (through a symbolic link: the file it points
+        to) under a temporary name and renamed over it only once complete, so a save that
+        fails halfway (a full disk, a file-size limit, a killed process) leaves the previous
+        checkpoint as it was. Only a regular file is ever replaced. Temporary files that a
+        killed save left in that folder are removed.
 
         Raises:
-            ValueError: ``path`` cannot be written (a missing folder, a folder, no permission).
+            ValueError: ``path`` cannot be written (empty, a folder, a device or another file
+                that is not a regular one, a write-protected file, a missing folder, a folder
+                where no file can be created).
+            OSError: writing failed (e.g. a full disk or a file-size limit); the message
+                names the path and the cause, and the previous file is unchanged.
         """
+        import io
+
         path = check_writable_file(path, "checkpoint path")
-        folder = os.path.dirname(os.path.abspath(path))
+        target = os.path.realpath(path)
+        folder = os.path.dirname(target)
+        buffer = io.BytesIO()
+        with self._step_lock:
+            self._save_state(buffer)
+        _remove_orphan_temporaries(folder)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".gandemo-{os.getpid()}-", suffix=".tmp", dir=folder)
+            with os.fdopen(fd, "wb") as f:
+                f.write(buffer.getbuffer())
+                f.flush()
+                os.fsync(f.fileno())
+            if os.path.lexists(target) and not os.path.isfile(target):
+                raise ValueError(f"checkpoint path {path!r} is no longer a regular file")
+            mode = os.stat(target).st_mode & 0o777 if os.path.exists(target) else 0o644
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException as exc:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            if isinstance(exc, OSError):
+                raise OSError(
+                    exc.errno,
+                    f"could not write checkpoint {path!r} ({exc.strerror or exc}); the "
+                    f"previous file, if any, is unchanged",
+                ) from exc
+            raise
+
+    def _save_state(self, f) -> None:
+        """Write the checkpoint's state to the binary file object ``f`` (under the lock)."""
         self._flush()
         c = self.config
         config = dict(c, betas=list(c["betas"]))
@@ -1812,34 +1868,19 @@ class Trainer:
             z_pos=self._z_pos,
             window=[[step, kind, *tensors] for step, kind, tensors in self._window],
         )
-        fd, tmp = tempfile.mkstemp(prefix=".gandemo-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                raise OSError(
-                    exc.errno,
-                    f"could not write checkpoint {path!r} ({exc.strerror}); the "
-                    f"previous file, if any, is unchanged",
-                ) from exc
-            raise
+        torch.save(state, f)
 
     @classmethod
-    def load(cls, path, data, *, device: str | torch.device | None = None) -> Trainer:
+    def load(cls, path, data=None, *, device: str | torch.device | None = None) -> Trainer:
         """A trainer restored from :meth:`save` (on ``device``, default the saved setting).
 
+        ``data`` is the target it was trained on; ``None`` finds it among the package's named
+        targets (:data:`gandemo.data.TARGETS`) by the description the checkpoint keeps.
+
         Everything read is checked against the configuration it describes; any mismatch, a
-        truncated or foreign file, is a ValueError that names the problem.
+        truncated or foreign file, a value that is NaN, infinite or out of range, is a
+        ValueError that names the problem. A file that holds anything but tensors and plain
+        data (a pickled object, which could run code) is refused.
         """
         path = os.fspath(path)
         if not os.path.isfile(path):
@@ -1849,11 +1890,23 @@ class Trainer:
                 warnings.simplefilter("ignore")
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # corrupt or foreign file: many exception types
+            import pickle
+            import re
+
+            if isinstance(exc, pickle.UnpicklingError) and "eights only" in str(exc):
+                found = re.search(r"Unsupported (?:global: GLOBAL|operand|class) *[\w.]+", str(exc))
+                detail = f" ({found.group(0)})" if found else ""
+                raise ValueError(
+                    f"{path} is not a readable gandemo checkpoint: it holds objects other than "
+                    f"tensors and plain data{detail}, which could run code if loaded; refused"
+                ) from None
             raise ValueError(f"{path} is not a readable gandemo checkpoint ({exc})") from exc
         if not isinstance(state, dict) or state.get("format") != "gandemo.Trainer":
             raise ValueError(f"{path} is not a gandemo Trainer checkpoint")
         if state.get("version") != 2:
             raise ValueError(f"{path}: unsupported checkpoint version {state.get('version')!r}")
+        if data is None:
+            data = _target_of(state.get("data"), path)
         try:
             return cls._from_state(state, data, device)
         except TrainingDiverged:
@@ -2008,7 +2061,98 @@ class Trainer:
                 "random streams restart (the run continues, not bitwise as before)",
                 stacklevel=3,
             )
+        _check_finite_state(t)
         return t
+
+
+_STEP_LOCK_GUARD = threading.Lock()
+
+
+def _check_finite_state(t: Trainer) -> None:
+    """A ValueError unless every number a loaded trainer continues from is finite and in range
+    (the rows of a diverged model are zero by then, and its pending records are not read)."""
+    live = [i for i in range(t.n_models) if i not in t.diverged]
+
+    def check(value, what, rows=None):
+        if value is None:
+            return
+        per_model = value.ndim >= 1 and len(value) == t.n_models
+        v = value.reshape(len(value), -1) if per_model else value.reshape(1, -1)
+        ok = torch.isfinite(v).all(1)
+        bad = [i for i in (rows if rows is not None else range(len(v))) if not bool(ok[i])]
+        if bad:
+            which = f" (model {', '.join(map(str, bad))})" if per_model else ""
+            raise ValueError(f"{what} hold NaN or infinite values{which}")
+
+    check(t.G.flat, "the generator weights")
+    check(t.D.flat, "the discriminator weights")
+    check(t.ema_flat, "the moving average of the generator")
+    for name, opt, flat in (("opt_g", t.opt_g, t.G.flat), ("opt_d", t.opt_d, t.D.flat)):
+        for key, value in opt.state.get(flat, {}).items():
+            if not torch.is_tensor(value):
+                continue
+            check(value, f"{name}: {key}")
+            if key in ("step", "exp_avg_sq") and bool((value < 0).any()):
+                raise ValueError(f"{name}: {key} is negative")
+            if key == "step" and float(value) != round(float(value)):
+                raise ValueError(f"{name}: step {float(value)} is not a whole number")
+    check(t._real_buf, "the pending real minibatches")
+    check(t._z_buf, "the pending latent codes")
+    for _, _, tensors in t._window:
+        for what, value in zip(("losses", "logits", "gradient norms"), tensors, strict=True):
+            if value is not None and live:
+                check(value, f"the pending {what}", live)
+
+
+def _target_of(fingerprint, path):
+    """The named target of :data:`gandemo.data.TARGETS` that a checkpoint's ``data`` entry
+    describes, or a ValueError."""
+    from . import data as data_module
+
+    for name in sorted(data_module.TARGETS, key=lambda n: n == "digits"):  # digits: the slowest
+        target = data_module.target(name)
+        if _data_fingerprint(target) == fingerprint:
+            return target
+    raise ValueError(
+        f"{path} was trained on {fingerprint!r}, none of the named targets "
+        f"{sorted(data_module.TARGETS)}; pass the target as data"
+    )
+
+
+#: A temporary file of :meth:`Trainer.save` older than this (seconds) whose writing process is
+#: gone was left by a killed save.
+ORPHAN_AGE = 60.0
+
+
+def _remove_orphan_temporaries(folder: str) -> None:
+    """Remove the temporary files that killed saves left in ``folder``: named
+    ``.gandemo-<pid>-*.tmp``, their process gone, untouched for :data:`ORPHAN_AGE` seconds."""
+    if os.name != "posix":  # os.kill(pid, 0) is only a probe on POSIX
+        return
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        parts = name.split("-")
+        if not (name.startswith(".gandemo-") and name.endswith(".tmp") and len(parts) >= 3):
+            continue
+        if not parts[1].isdigit() or int(parts[1]) == os.getpid():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+            continue  # the writer is alive
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        full = os.path.join(folder, name)
+        try:
+            if os.path.isfile(full) and now - os.stat(full).st_mtime > ORPHAN_AGE:
+                os.unlink(full)
+        except OSError:
+            pass
 
 
 def _check_optimizer_state(sd, opt: torch.optim.Optimizer, flat: torch.Tensor, name: str) -> None:

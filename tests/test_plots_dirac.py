@@ -71,3 +71,21 @@ def test_eigenvalue_plot_starts_on_the_imaginary_axis_and_marks_rho_one():
     assert sim.get_ydata()[0] > 1  # simultaneous updates spiral out without the penalty
     assert "rho < 1" in ax_r.get_title()
     plt.close("all")
+
+
+def test_eigenvalue_plot_zooms_on_the_simultaneous_crossing_at_h_over_4():
+    """The inset shows what the coarse grid hides: simultaneous steps need gamma > h/4."""
+    step = 0.1
+    _, ax_r = gd.plots.dirac.plot_dirac_eigenvalues(np.linspace(0.0, 2.0, 5), step=step)
+    (ins,) = ax_r.child_axes
+    sim, alt = ins.get_lines()[:2]
+    gammas, rho = sim.get_xdata(), sim.get_ydata()
+    assert gammas[0] == 0 and gammas[-1] == pytest.approx(0.1)
+    crossing = gammas[np.argmax(rho < 1 - 1e-12)]
+    assert crossing == pytest.approx(step / 4, abs=1.01 * (gammas[1] - gammas[0]))
+    np.testing.assert_allclose(rho[gammas <= 1], np.sqrt(1 - step * gammas + step**2 / 4))
+    assert np.all(alt.get_ydata()[1:] < 1)  # alternating steps: rho < 1 for every gamma > 0
+    assert ax_r.get_ylim()[1] > 1  # room above rho = 1 for the inset
+    _, ax_plain = gd.plots.dirac.plot_dirac_eigenvalues(np.linspace(0.0, 2.0, 5), zoom=None)
+    assert not ax_plain.child_axes
+    plt.close("all")

@@ -137,14 +137,21 @@ def dirac_explorer(
     return MultiExplorer(fig, update, controls, frames)
 
 
-def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None):
+def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None, zoom: float | None = 0.1):
     r"""Where the R1 penalty moves the eigenvalues.
 
     Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
 
     Left: eigenvalues of the Jacobian at (0, 0) in the complex plane as :math:`\gamma` grows from
     0 (on the imaginary axis, :math:`\pm i/2`) into the left half-plane. Right: the spectral
-    radius of the linearised simultaneous and alternating updates against :math:`\gamma`.
+    radius of the linearised simultaneous and alternating updates against :math:`\gamma`, with an
+    inset of :math:`\gamma \in [0, \text{zoom}]` on a fine grid (``zoom=None``: no inset): for
+    :math:`\gamma \le 1` simultaneous steps have :math:`\rho^2 = 1 - h\gamma + h^2/4`, so they
+    converge only for :math:`\gamma > h/4` (dotted line), which a coarse grid of :math:`\gamma`
+    hides; alternating steps have :math:`\rho < 1` for every :math:`\gamma > 0`.
+
+    Returns:
+        The two axes; the inset is ``axes[1].child_axes[0]`` when drawn.
     """
     if gammas is None:
         gammas = np.linspace(0.0, 2.0, 81)
@@ -171,5 +178,36 @@ def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None):
     ax_r.set_xlabel(r"R1 weight $\gamma$")
     ax_r.set_ylabel(r"spectral radius $\rho$ of the update")
     ax_r.set_title(f"linearised update (h = {step:g}): converges iff rho < 1")
-    ax_r.legend()
+    ax_r.legend(loc="lower left")
+    if zoom is not None:
+        _rho_inset(ax_r, step, zoom)
     return axes
+
+
+def _rho_inset(ax, step: float, zoom: float):
+    """Inset of ``ax``, in room made above rho = 1: the spectral radius of both updates for
+    small gamma, with rho = 1 and the simultaneous update's crossing gamma = h/4 marked."""
+    lo, _ = ax.get_ylim()
+    ax.set_ylim(lo, 1 + 0.8 * (1 - lo))
+    fine = np.linspace(0.0, zoom, 201)
+    ins = ax.inset_axes([0.16, 0.63, 0.5, 0.3])
+    for scheme, ls in [("simultaneous", "-"), ("alternating", "--")]:
+        rho = [dirac.spectral_radius(scheme, step, g) for g in fine]
+        ins.plot(fine, rho, ls=ls, color="k", lw=1.2)
+    ins.axhline(1, color=COLORS["gen"], lw=1)
+    ins.axvline(step / 4, color="0.4", ls=":", lw=1.2)
+    ins.annotate(
+        rf"$\gamma = h/4 = {step / 4:g}$",
+        (step / 4, 0.06),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        fontsize=8,
+    )
+    ins.set_xlim(0, zoom)
+    ins.tick_params(labelsize=7)
+    ins.ticklabel_format(axis="y", useOffset=False)
+    for side in ("top", "right"):
+        ins.spines[side].set_visible(True)
+    ax.indicate_inset_zoom(ins, edgecolor="0.5")
+    return ins

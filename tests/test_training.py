@@ -2261,3 +2261,50 @@ def test_losses_take_extended_precision_numbers():
     for name, loss in losses.LOSSES.items():
         wide = loss.g_loss(np.array(logits, dtype=np.longdouble))  # was a TypeError
         assert math.isclose(float(wide), float(loss.g_loss(np.array(logits))), rel_tol=1e-12), name
+
+
+def test_small_models_train_on_one_thread_and_restore_the_setting():
+    """On the CPU, small models (models x batch x width <= SMALL_WORK) take one thread in
+    run() and in single updates, whatever torch had; the setting is restored after."""
+    saved = torch.get_num_threads()
+    seen = []
+    try:
+        torch.set_num_threads(2)
+        t = training.Trainer(data.ring(), width=16, batch_size=32, device="cpu", threads="auto")
+        t.run(12, callback=lambda tr: seen.append(torch.get_num_threads()), every=5)
+        seen = seen[:-1]  # the last call comes at the end, after the setting is restored
+        t.update_d()
+        t.update_g()
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+        big = dict(width=64, batch_size=1024, device="cpu")
+        assert training.Trainer(data.ring(), **big)._threads_now() == 2
+        assert training.Trainer(data.ring(), **big, threads=1)._threads_now() == 1
+    finally:
+        torch.set_num_threads(saved)
+
+
+def test_cpu_threads_sets_and_restores():
+    saved = torch.get_num_threads()
+    with gd.utils.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == saved
+    with pytest.raises(ValueError, match="n must be"):
+        with gd.utils.cpu_threads(0):
+            pass
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(metric_samples=1), "metric_samples must be at least 2"),
+        (dict(lr_g="0.1"), "lr_g must be a positive number; got '0.1'"),
+    ],
+)
+def test_more_bad_settings_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        trainer(**kwargs)
+
+
+def test_sample_seed_out_of_range_is_a_value_error():
+    with pytest.raises(ValueError, match="seed"):
+        trainer().sample(5, seed=2**64)

@@ -25,7 +25,13 @@ import torch
 
 from . import losses, training
 from .models import Discriminator, Generator
-from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
+from .utils import (
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    cpu_threads,
+    torch_generator,
+)
 
 __all__ = [
     "GradientSpread",
@@ -237,15 +243,16 @@ def measure_gradients(
     z_samples = gen.sample_latent(samples, rng)
     z_batches = [gen.sample_latent(batch_size, rng) for _ in range(batches)]
     results = []
-    for k in ks:
-        d = snaps[k]
-        sat, logits = per_sample_grad_norms(gen, d, z_samples, "saturating")
-        ns, _ = per_sample_grad_norms(gen, d, z_samples, "non-saturating")
-        b_sat = np.array([batch_grad_norm(gen, d, z, "saturating") for z in z_batches])
-        b_ns = np.array([batch_grad_norm(gen, d, z, "non-saturating") for z in z_batches])
-        with torch.no_grad():
-            b_d = np.array([float(d.prob(gen(z)).mean()) for z in z_batches])
-        results.append(GradientStats(k, logits, sat, ns, b_sat, b_ns, b_d))
+    with cpu_threads(1):  # many backward passes through small networks: one thread is fastest
+        for k in ks:
+            d = snaps[k]
+            sat, logits = per_sample_grad_norms(gen, d, z_samples, "saturating")
+            ns, _ = per_sample_grad_norms(gen, d, z_samples, "non-saturating")
+            b_sat = np.array([batch_grad_norm(gen, d, z, "saturating") for z in z_batches])
+            b_ns = np.array([batch_grad_norm(gen, d, z, "non-saturating") for z in z_batches])
+            with torch.no_grad():
+                b_d = np.array([float(d.prob(gen(z)).mean()) for z in z_batches])
+            results.append(GradientStats(k, logits, sat, ns, b_sat, b_ns, b_d))
     return gen, snaps, results
 
 
@@ -395,11 +402,12 @@ def gradient_spread(
         gen, disc = make_pair(seed_g=seed_g, seed_d=s + 1)
         snaps = pretrain_discriminator(disc, gen, data, ks[-1], lr=lr, seed=s, snapshots=ks)
         rng = torch_generator(10_000 + s)
-        for j, k in enumerate(ks):
-            d = snaps[k]
-            zs = [gen.sample_latent(batch_size, rng) for _ in range(batches)]
-            sat[i, j] = [batch_grad_norm(gen, d, z, "saturating") for z in zs]
-            ns[i, j] = [batch_grad_norm(gen, d, z, "non-saturating") for z in zs]
-            with torch.no_grad():
-                d_fake[i, j] = np.mean([float(d.prob(gen(z)).mean()) for z in zs])
+        with cpu_threads(1):  # small networks: one thread is fastest
+            for j, k in enumerate(ks):
+                d = snaps[k]
+                zs = [gen.sample_latent(batch_size, rng) for _ in range(batches)]
+                sat[i, j] = [batch_grad_norm(gen, d, z, "saturating") for z in zs]
+                ns[i, j] = [batch_grad_norm(gen, d, z, "non-saturating") for z in zs]
+                with torch.no_grad():
+                    d_fake[i, j] = np.mean([float(d.prob(gen(z)).mean()) for z in zs])
     return GradientSpread(np.array(ks), np.array(seeds), sat, ns, d_fake)

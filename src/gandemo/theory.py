@@ -28,7 +28,13 @@ from scipy import integrate
 
 from . import losses
 from .data import Gaussian1D, GaussianMixture1D
-from .utils import check_nonnegative_int, check_positive, check_positive_int, torch_generator
+from .utils import (
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    cpu_threads,
+    torch_generator,
+)
 
 __all__ = [
     "FittedDiscriminator",
@@ -532,15 +538,16 @@ def fit_discriminator(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - k / steps)
     gen = torch_generator(seed)
     history = np.empty(steps)
-    for k in range(steps):
-        x_real = p_data.sample(batch_size, gen).reshape(-1, 1)
-        x_fake = p_g.sample(batch_size, gen).reshape(-1, 1)
-        loss = losses.discriminator_loss(net(x_real)[:, 0], net(x_fake)[:, 0])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        history[k] = float(loss.detach())
+    with cpu_threads(1):  # a small network: one thread is fastest, whatever else runs
+        for k in range(steps):
+            x_real = p_data.sample(batch_size, gen).reshape(-1, 1)
+            x_fake = p_g.sample(batch_size, gen).reshape(-1, 1)
+            loss = losses.discriminator_loss(net(x_real)[:, 0], net(x_fake)[:, 0])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            history[k] = float(loss.detach())
     net.eval()
     return FittedDiscriminator(net=net, losses=history)
 

@@ -46,11 +46,13 @@ from . import losses
 from .dirac import SCHEMES
 from .models import Discriminator, Generator, MLPStack, _mlp_layers
 from .utils import (
+    SMALL_WORK,
     check_nonnegative_int,
     check_positive,
     check_positive_int,
     check_seed,
     check_writable_file,
+    cpu_threads,
     torch_generator,
 )
 
@@ -753,7 +755,7 @@ def _check_rate(value, name: str, names: Sequence[str]) -> float | list[float]:
     else:
         rates = [value]
     for r in rates:
-        if isinstance(r, (bool, np.bool_)):
+        if isinstance(r, (bool, np.bool_, str, bytes)):
             raise ValueError(f"{name} must be a positive number; got {r!r}")
     rates = [check_positive(r, name) for r in rates]
     return rates[0] if len(set(rates)) == 1 else rates
@@ -860,6 +862,8 @@ def _check_config(c: dict) -> dict:
         "metric_samples",
     ):
         out[k] = check_positive_int(c[k], k)
+    if out["metric_samples"] < 2:
+        raise ValueError(f"metric_samples must be at least 2; got {c['metric_samples']!r}")
     out["d_steps"] = check_nonnegative_int(c["d_steps"], "d_steps")
     names = c["loss"] if isinstance(c["loss"], list) else [c["loss"]]
     for key, opt in (("lr_g", "g_optimizer"), ("lr_d", "d_optimizer")):
@@ -1573,10 +1577,20 @@ class Trainer:
         out = (-len(a) * grad[0]).cpu().numpy().astype(float)
         return out[:, 0] if one_d else out
 
+    def _threads_now(self) -> int:
+        """CPU threads for single updates: one for small models (:data:`SMALL_WORK`), else
+        what torch has (a :meth:`run` measures instead)."""
+        c = self.config
+        if c["threads"] != "auto":
+            return c["threads"]
+        small = self.n_models * c["batch_size"] * c["width"] <= SMALL_WORK
+        return 1 if small else torch.get_num_threads()
+
     def update_d(self) -> None:
         """Exactly one discriminator update (recorded with the next generator step)."""
         t = time.perf_counter()
-        self._d_update(self.step + 1)
+        with cpu_threads(self._threads_now()):
+            self._d_update(self.step + 1)
         self._wall += time.perf_counter() - t
 
     def update_g(self) -> None:
@@ -1584,7 +1598,8 @@ class Trainer:
         t = time.perf_counter()
         if not len(self.history._metric_step):
             self._record_metrics()
-        self._g_update(self.step + 1)
+        with cpu_threads(self._threads_now()):
+            self._g_update(self.step + 1)
         self.step += 1
         self._wall += time.perf_counter() - t
         self._flush()
@@ -1639,11 +1654,10 @@ class Trainer:
                 f"this model diverged at step {self.diverged[0]}; build a new Trainer"
             )
         self.should_stop = self.interrupted = False
-        threads = (
-            _ThreadChooser(self.config["threads"] if self.config["threads"] != "auto" else None)
-            if self.device.type == "cpu"
-            else None
-        )
+        threads = None  # on the CPU: one thread for small models, else measured
+        if self.device.type == "cpu":
+            fixed = self._threads_now() if self._threads_now() == 1 else self.config["threads"]
+            threads = _ThreadChooser(None if fixed == "auto" else fixed)
         rec, met = self.config["record_every"], self.config["metric_every"]
         end = self.step + steps
         try:
@@ -1718,7 +1732,7 @@ class Trainer:
         if seed is None:
             z = torch.randn(n, k, generator=self._view_rngs[e], device=self.device)
         else:
-            seed = check_nonnegative_int(seed, "seed")
+            seed = check_seed(seed)
             z = torch.randn(n, k, generator=torch.Generator().manual_seed(seed))
         rows = self.sampling_weights[e : e + 1]
         return torch.from_numpy(self._generate(z.unsqueeze(0), rows)[0])

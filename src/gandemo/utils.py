@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import stat
@@ -16,9 +17,37 @@ __all__ = [
     "check_positive_int",
     "check_seed",
     "check_writable_file",
+    "cpu_threads",
     "seed_everything",
     "torch_generator",
 ]
+
+
+#: Below this many numbers in a layer's activations (models x batch x width), a second CPU
+#: thread costs more in waiting than it saves, and on a busy machine far more: a loop of small
+#: steps with two threads was measured 6 to 13 times slower than with one while another
+#: process used a core (``benchmarks/README.md``).
+SMALL_WORK = 32_768
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int):
+    """Within the block, torch computes on ``n`` CPU threads; the setting is restored after.
+
+    The package's small computations (networks of a few thousand weights, batches of a few
+    hundred) run with one thread: they gain nothing from more and lose much when another
+    process shares the cores. :class:`gandemo.training.Trainer` measures what to use for
+    large batched runs. The number of threads does not change any result.
+    """
+    n = check_positive_int(n, "n")
+    saved = torch.get_num_threads()
+    if saved != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != saved:
+            torch.set_num_threads(saved)
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

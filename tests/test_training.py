@@ -1804,9 +1804,23 @@ ON_DEVICE = dict(width=32, depth=2, batch_size=64, metric_samples=500, metric_ev
 DEVICE_MIX = dict(loss=["non-saturating", "wasserstein-gp", "hinge"], seed=[0, 1, 2])
 
 
-def test_auto_picks_cuda_where_there_is_one():
-    t = training.Trainer(data.ring(), device="auto", seed=0, **ON_DEVICE)
+def test_auto_picks_cuda_where_there_is_one_for_large_runs_only(monkeypatch):
+    big = dict(ON_DEVICE, width=64, batch_size=128)  # 16 ring models: ACCELERATOR_WORK
+    t = training.Trainer(
+        data.ring(),
+        device="auto",
+        loss=["hinge"] * 16,
+        seed=list(range(16)),
+        **{**big, "metric_samples": 100},
+    )
     assert t.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    small = training.Trainer(data.ring(), device="auto", seed=0, **ON_DEVICE)
+    assert small.device.type == "cpu"  # the CPU is the faster for one small model
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the rule, on any machine
+    assert training.resolve_device("auto", work=training.ACCELERATOR_WORK - 1).type == "cpu"
+    assert training.resolve_device("auto", work=training.ACCELERATOR_WORK).type == "cuda"
+    assert training.resolve_device("auto").type == "cuda"  # no work given: the accelerator
+    assert training.Trainer(data.ring(), device="auto", seed=0, **ON_DEVICE).device.type == "cpu"
 
 
 def test_training_stays_on_the_device_and_moves_towards_the_ring(device):

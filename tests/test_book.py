@@ -263,6 +263,31 @@ def test_chapter_code_cells_are_short_and_use_the_public_api(nb_path):
         assert not private, f"cell {cell['id']} uses private names {private}"
 
 
+PARTS_I_II = [p for p in CHAPTERS if p.name[:2] in {"01", "02", "03", "04", "05"}]
+
+
+@pytest.mark.parametrize("nb_path", PARTS_I_II, ids=lambda p: p.stem)
+def test_checks_of_parts_i_and_ii_run_in_cells_the_page_hides(nb_path):
+    """Every number a sentence quotes stays asserted, in a check cell the page does not show
+    (``remove-cell``): a visible cell holds no top-level assert (asserts inside a loop that
+    also prints stay where they are)."""
+    import ast
+
+    nb = json.loads(nb_path.read_text())
+    hidden = 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        tree = ast.parse("".join(cell["source"]))
+        asserts = [n for n in tree.body if isinstance(n, ast.Assert)]
+        if "remove-cell" in tags or "remove-input" in tags:
+            hidden += len(asserts)
+        else:
+            assert not asserts, f"cell {cell['id']} shows {len(asserts)} assert(s)"
+    assert hidden > 0
+
+
 def _first_use() -> dict[str, str]:
     """Each public function or class of the package that a chapter calls as ``gd.<path>``,
     mapped to the docname of the first chapter that calls it."""

@@ -273,7 +273,7 @@ def saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> 
 def non_saturating_generator_loss(fake_logits: ArrayLike, *, check: bool = True) -> torch.Tensor:
     r"""Non-saturating generator loss (the heuristic of Goodfellow et al. 2014), minimised by G.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/01_bce_to_value_function`.
 
     .. math::
 

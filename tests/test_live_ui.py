@@ -218,6 +218,69 @@ def test_default_recipe_reaches_the_ring(widget):
     page.locator(".gd-live").screenshot(path=SHOT.format("ring"))
 
 
+RUN_JS = "(n) => document.querySelector('[data-gd-live]').gdLive.run(n)"
+
+
+def mean_arrow(page) -> float:
+    """The mean drawn arrow length (CSS pixels, before the 1.5 px cut)."""
+    lens = state(page)["arrowLengths"]
+    assert len(lens) == 64
+    return sum(lens) / len(lens)
+
+
+def test_arrow_scale(widget):
+    """Arrows at a fixed scale by default (length proportional to the gradient: too short to draw
+    at the untrained start, clearly drawn after 300 default steps); normalised, rescaled each
+    frame, they are as long at the start as later."""
+    page = widget.page
+    assert control(page, "arrows").input_value() == "fixed"
+    assert state(page)["arrows"] == "fixed"
+    start_fixed = mean_arrow(page)
+    control(page, "arrows").select_option("normalised")
+    start_norm = mean_arrow(page)
+    assert start_fixed < 1.5 < start_norm
+    control(page, "arrows").select_option("fixed")
+    page.evaluate(RUN_JS, 300)
+    trained = mean_arrow(page)
+    assert trained > 10 * start_fixed and trained > 5
+    legend = page.locator("[data-gd-live] .gd-plot .gd-note").inner_text()
+    assert "fixed scale" in legend
+    ui = UI_JS.read_text()
+    assert "mean D(G(z))" in ui and "\\u03c3(D(G(z)))" not in ui  # the book's notation
+
+
+def test_saturation_preset(widget):
+    """The preset sets the saturating loss, lr D 0.02, lr G 3e-4, k = 5, no schedule and fixed
+    arrows, on new networks; trained, mean D(G(z)) falls below 0.05 and the arrows vanish while
+    the normalised ones are still drawn."""
+    page = widget.page
+    control(page, "arrows").select_option("normalised")
+    page.evaluate(RUN_JS, 5)
+    click(page, "preset-saturation")
+    s = state(page)
+    want = ("saturating", 0.02, 3e-4, 5, "fixed", 0)
+    assert (s["loss"], s["lrD"], s["lrG"], s["k"], s["arrows"], s["step"]) == want
+    assert control(page, "schedule").is_checked() is False
+    assert "Saturation preset" in text(page, "[data-gd-message]")
+    page.evaluate(RUN_JS, 1)  # D has a slope now: the arrows are drawn (seed 0: about 5 px)
+    early = mean_arrow(page)
+    assert early > 1.5
+    dgz = []
+    for _ in range(10):
+        dgz.append(page.evaluate(RUN_JS, 10)["meanDGz"])
+    late = mean_arrow(page)
+    assert min(dgz) < 0.05 and dgz[-1] < 0.05, dgz
+    assert late < 0.01 * early and max(state(page)["arrowLengths"]) < 1.5
+    control(page, "arrows").select_option("normalised")
+    assert mean_arrow(page) > 5  # the same gradients, rescaled: drawn
+    control(page, "arrows").select_option("fixed")
+    page.screenshot(path=SHOT.format("saturation"))
+    REPORT.append(
+        f"live UI saturation preset: mean D(G(z)) {dgz[0]:.1e} at step 11, {dgz[-1]:.1e} at "
+        f"step 101; mean fixed-scale arrow {early:.2f} px at step 1 -> {late:.1e} px"
+    )
+
+
 def test_grid_target(widget):
     """The grid target resets the run onto 25 modes."""
     page = widget.page

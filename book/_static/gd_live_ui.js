@@ -15,7 +15,8 @@
  *
  * Hooks for tests and readers: root.gdLive = {run(n), play(), pause(), reset(), state(),
  * trainer, addPoint(x, y)}; buttons [data-gd-action=play|pause|step-d|step-g|step|reset|clear];
- * controls [data-gd-control=target|loss|lr-d|lr-g|k|seed|speed|schedule]; readouts
+ * controls [data-gd-control=target|loss|lr-d|lr-g|k|seed|speed|schedule|arrows]
+ * (arrows: fixed | normalised), [data-gd-action=preset-saturation]; readouts
  * [data-gd-step] (training steps = generator updates), [data-gd-dsteps] (discriminator
  * updates), [data-gd-modes] (k/K), [data-gd-hq], [data-gd-rate] (steps/s).
  */
@@ -35,6 +36,13 @@
   var MAX_POINTS = 300;
   var N_SHOW = 256; // generated points shown (fixed latent codes: they move smoothly)
   var N_ARROWS = 64; // of which carry an arrow
+  // fixed-scale arrows (as GAN Lab): a per-sample gradient |dl/dx| of ARROW_REF is drawn 5% of
+  // the plot wide, whatever the frame; so the arrows shrink, then vanish, as D saturates
+  var ARROW_REF = 0.5;
+  // the saturation preset: saturating loss, a strong D (lr 0.02, k = 5) and a slow G
+  // (measured with node, seeds 0-3: mean D(G(z)) < 0.05 by step 2-3, < 1e-4 from about step 20
+  // to step 1000; the fixed-scale arrows, 5-10 px after the first step, vanish by step 3-5)
+  var SATURATION = { loss: 'saturating', lrD: '0.02', lrG: '0.0003', k: '5' };
   var N_METRIC = 2500; // samples of the mode metric (Trainer.coverage's default)
   var HEAT = 24; // heatmap resolution (smoothed when drawn)
   var HISTORY = 3000; // chart points kept (decimated beyond)
@@ -171,6 +179,9 @@
       'step-d': b('step-d', 'Step D', 'One discriminator update (fresh real and fake batches)'),
       'step-g': b('step-g', 'Step G', 'One generator update (counts as a training step)'),
       step: b('step', 'Step', 'One training step: k discriminator updates, then one generator update'),
+      'preset-saturation': b('preset-saturation', 'Saturation preset',
+        'Saturating loss, strong D (lr D 0.02, k = 5), slow G (lr G 0.0003), fixed-scale arrows: ' +
+        'D(G(z)) falls to about 0 and the arrows vanish'),
       reset: b('reset', 'Reset', 'New networks from the seed (keeps the settings)'),
       clear: b('clear', 'Clear points', 'Remove the drawn points')
     };
@@ -184,7 +195,8 @@
       k: select('k', ['1', '2', '3', '5'], null, '1'),
       seed: el('input', { type: 'number', 'data-gd-control': 'seed', value: String(this.seed),
         min: '0', step: '1' }),
-      schedule: el('input', { type: 'checkbox', 'data-gd-control': 'schedule' })
+      schedule: el('input', { type: 'checkbox', 'data-gd-control': 'schedule' }),
+      arrows: select('arrows', ['fixed', 'normalised'], ['fixed scale', 'normalised'], 'fixed')
     };
     this.ctl.schedule.checked = true;
     this.out = {
@@ -211,7 +223,7 @@
       lab('k', this.ctl.k, 'Discriminator updates per training step'),
       el('label', { title: 'The recipe: both rates 5e-3, then 1e-3 from step 800. ' +
         'Choosing a rate by hand turns it off.' }, [this.ctl.schedule, ' schedule']),
-      this.btn.clear
+      this.btn.clear, this.btn['preset-saturation']
     ]);
     this.plot = hiDpiCanvas(380, 380, { 'data-gd-canvas': 'samples',
       'aria-label': 'real and generated samples' });
@@ -224,6 +236,10 @@
       cb.addEventListener('change', function () { self.layers[name] = cb.checked; self.draw(); });
       layerBoxes.appendChild(el('label', {}, [' ', cb, ' ' + name]));
     });
+    layerBoxes.appendChild(document.createTextNode(' ')); // a break opportunity
+    layerBoxes.appendChild(el('label', { title: 'fixed scale: length proportional to the ' +
+      'gradient (one scale for every frame); normalised: rescaled each frame so they never vanish' },
+      [' arrows ', this.ctl.arrows]));
     this.legend = el('div', { className: 'gd-note' });
     var plotBox = el('div', { className: 'gd-plot' }, [this.plot, layerBoxes, this.legend]);
     this.charts = {
@@ -263,6 +279,7 @@
       self.trainer.config.dSteps = parseInt(self.ctl.k.value, 10);
     });
     this.ctl.speed.addEventListener('change', function () { self.speed = self.ctl.speed.value; });
+    this.ctl.arrows.addEventListener('change', function () { self.draw(); });
     this.ctl.seed.addEventListener('change', function () {
       self.seed = Math.max(0, parseInt(self.ctl.seed.value, 10) || 0);
     });
@@ -508,6 +525,21 @@
     return s;
   };
 
+  /** The saturation preset: its settings, then new networks (on the ring unless drawing). */
+  Widget.prototype.presetSaturation = function () {
+    var c = this.ctl;
+    c.loss.value = SATURATION.loss;
+    c['lr-d'].value = SATURATION.lrD;
+    c['lr-g'].value = SATURATION.lrG;
+    c.k.value = SATURATION.k;
+    c.schedule.checked = false;
+    c.arrows.value = 'fixed';
+    if (this.targetName === 'draw' && !this.hasData()) { this.targetName = c.target.value = 'ring'; }
+    this.reset();
+    this.say('Saturation preset: saturating loss, lr D 0.02, k = 5, lr G 0.0003. Press Step a few ' +
+      'times: the arrows appear, then D(G(z)) falls to about 0 and they vanish.');
+  };
+
   Widget.prototype.state = function () {
     var t = this.trainer, m = this.metric;
     return {
@@ -515,7 +547,8 @@
       lrD: t.optD.lr, lrG: t.optG.lr, k: t.config.dSteps, target: t.target.name,
       numModes: this.hasData() ? t.target.numModes : 0,
       modes: m ? m.modes : null, highQuality: m ? m.highQuality : null, rate: this.rate,
-      dLoss: t.last.dLoss, gLoss: t.last.gLoss
+      dLoss: t.last.dLoss, gLoss: t.last.gLoss, meanDGz: t.last.meanDGz,
+      arrows: this.ctl.arrows.value, arrowLengths: this.arrowLengths ? Array.from(this.arrowLengths) : []
     };
   };
 
@@ -523,6 +556,7 @@
     if (action === 'play') this.play();
     else if (action === 'pause') this.pause();
     else if (action === 'reset') { this.pause(); this.reset(); }
+    else if (action === 'preset-saturation') { this.pause(); this.presetSaturation(); }
     else if (action === 'clear') { this.pause(); this.points = []; this.reset(); }
     else {
       if (action === 'step-d') this.stepD();
@@ -772,7 +806,10 @@
     if (this.layers.arrows) {
       var na = sg.length / 2, norms = new Float64Array(na);
       for (var ai = 0; ai < na; ai++) norms[ai] = Math.hypot(sg[2 * ai], sg[2 * ai + 1]);
-      var ref = quantile(norms, 0.9);
+      // fixed: |dl/dx| per sample (sampleGrad is of the batch mean: times na) against ARROW_REF
+      var fixed = this.ctl.arrows.value === 'fixed';
+      var ref = fixed ? ARROW_REF / na : quantile(norms, 0.9);
+      this.arrowLengths = new Float64Array(na); // in CSS pixels, before the 1.5 px cut
       if (ref > 0 && isFinite(ref)) {
         var len = 0.05 * W, maxLen = 0.09 * W;
         g.strokeStyle = g.fillStyle = 'rgba(20,20,20,0.8)';
@@ -782,6 +819,7 @@
           var x0 = sx(fake[2 * ai]), y0 = sy(fake[2 * ai + 1]);
           if (!isFinite(x0) || !isFinite(y0)) continue;
           var len1 = Math.min(maxLen, len * norms[ai] / ref);
+          this.arrowLengths[ai] = len1;
           if (len1 < 1.5) continue;
           // the descent direction -grad, in screen coordinates (y flipped)
           var ux = -sg[2 * ai] / norms[ai], uy = sg[2 * ai + 1] / norms[ai];
@@ -797,7 +835,9 @@
           g.fill();
         }
       }
-      legend.push('arrows: \u2212\u2202L_G/\u2202x at ' + na + ' generated points (descent; length relative, rescaled each frame)');
+      legend.push('arrows: \u2212\u2202L_G/\u2202x at ' + na + ' generated points (descent; ' +
+        (fixed ? 'fixed scale: length proportional to the gradient, so they vanish as D saturates)'
+          : 'length relative, rescaled each frame)'));
     }
     // key and scale
     g.font = '11px system-ui, sans-serif';
@@ -909,7 +949,7 @@
     ], { title: 'loss' });
     chart(this.charts.dgz, h.step, [
       { y: h.dgz, color: COLORS.fake, label: '' }
-    ], { title: 'mean \u03c3(D(G(z)))', lo: 0, hi: 1, refs: [0.5] });
+    ], { title: 'mean D(G(z))', lo: 0, hi: 1, refs: [0.5] });
     chart(this.charts.gnorm, h.step, [
       { y: h.gnorm, color: COLORS.fake, label: '', fmt: function (v) { return isFinite(v) ? v.toExponential(1) : '\u2013'; } }
     ], { title: '\u2016\u2207G\u2016 (log)', log: true });

@@ -104,16 +104,16 @@ def flat_row(net):
     return torch.cat(parts)
 
 
-@pytest.mark.parametrize(
-    "kind, kw",
-    [
-        ("g", {}),
-        ("g", dict(output="tanh")),
-        ("g", dict(slope=0.0)),
-        ("d", {}),
-        ("d", dict(slope=0.0)),
-    ],
-)
+STACK_KINDS = [
+    ("g", {}),
+    ("g", dict(output="tanh")),
+    ("g", dict(slope=0.0)),
+    ("d", {}),
+    ("d", dict(slope=0.0)),
+]
+
+
+@pytest.mark.parametrize("kind, kw", STACK_KINDS)
 def test_mlpstack_computes_what_each_network_computes(kind, kw):
     if kind == "g":
         nets = generators(**kw)
@@ -287,17 +287,7 @@ def test_mlpstack_bad_input():
         stack(torch.zeros(5, 3))
 
 
-@pytest.mark.parametrize(
-    "kind, kw",
-    [
-        ("g", {}),
-        ("g", dict(output="tanh")),
-        ("g", dict(slope=0.0)),
-        ("d", {}),
-        ("d", dict(slope=0.0)),
-        ("d", dict(slope=0.01)),
-    ],
-)
+@pytest.mark.parametrize("kind, kw", [*STACK_KINDS, ("d", dict(slope=0.01))])
 def test_backward_by_hand_is_autograd_to_the_bit(kind, kw):
     """forward_saved + backward_into give autograd's output, weight gradients (added to what
     flat.grad holds) and input gradient, bit for bit."""

@@ -343,12 +343,10 @@ def welch(a, b) -> dict:
     b = np.asarray(b, dtype=float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if len(a) < 2 or len(b) < 2:
-        nan = math.nan
-        return {"diff": nan, "ci": (nan, nan), "t": nan, "p": nan}
+        return _t_result(math.nan)
     diff = float(a.mean() - b.mean())
     if a.std() == 0 and b.std() == 0:
-        p = 1.0 if diff == 0 else 0.0
-        return {"diff": diff, "ci": (diff, diff), "t": math.copysign(math.inf, diff), "p": p}
+        return _t_result(diff)
     with warnings.catch_warnings():
         # one sample without spread (every seed covers all classes, say) is a valid input to
         # Welch's test; scipy's note that its moments are nearly identical says nothing more
@@ -356,6 +354,17 @@ def welch(a, b) -> dict:
             "ignore", message="Precision loss occurred", category=RuntimeWarning
         )
         res = stats.ttest_ind(a, b, equal_var=False)
+    return _t_result(diff, res)
+
+
+def _t_result(diff: float, res=None) -> dict:
+    """A t-test's result as :func:`welch` and :func:`paired` return it; without ``res``, the
+    degenerate cases: NaN (too few values), or no spread (p 0 if ``diff`` is not 0, else 1)."""
+    if res is None:
+        if math.isnan(diff):
+            return {"diff": diff, "ci": (diff, diff), "t": diff, "p": diff}
+        p = 1.0 if diff == 0 else 0.0
+        return {"diff": diff, "ci": (diff, diff), "t": math.copysign(math.inf, diff), "p": p}
     ci = res.confidence_interval(0.95)
     return {
         "diff": diff,
@@ -386,21 +395,12 @@ def paired(a, b) -> dict:
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
     if len(a) < 2:
-        nan = math.nan
-        return {"diff": nan, "ci": (nan, nan), "t": nan, "p": nan}
+        return _t_result(math.nan)
     d = a - b
     diff = float(d.mean())
     if d.std() == 0:
-        p = 1.0 if diff == 0 else 0.0
-        return {"diff": diff, "ci": (diff, diff), "t": math.copysign(math.inf, diff), "p": p}
-    res = stats.ttest_rel(a, b)
-    ci = res.confidence_interval(0.95)
-    return {
-        "diff": diff,
-        "ci": (float(ci.low), float(ci.high)),
-        "t": float(res.statistic),
-        "p": float(res.pvalue),
-    }
+        return _t_result(diff)
+    return _t_result(diff, stats.ttest_rel(a, b))
 
 
 @dataclass

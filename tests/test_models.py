@@ -113,14 +113,18 @@ STACK_KINDS = [
 ]
 
 
+def nets_and_input(kind: str, kw: dict, seed: int):
+    """Three generators ("g") or discriminators ("d") of one shape, and a (3, 11, in) input."""
+    if kind == "g":
+        nets, width = generators(**kw), 3
+    else:
+        nets, width = [models.Discriminator(2, 8, 3, seed=s, **kw) for s in range(3)], 2
+    return nets, torch.randn(3, 11, width, generator=torch.Generator().manual_seed(seed))
+
+
 @pytest.mark.parametrize("kind, kw", STACK_KINDS)
 def test_mlpstack_computes_what_each_network_computes(kind, kw):
-    if kind == "g":
-        nets = generators(**kw)
-        x = torch.randn(3, 11, 3, generator=torch.Generator().manual_seed(0))
-    else:
-        nets = [models.Discriminator(2, 8, 3, seed=s, **kw) for s in range(3)]
-        x = torch.randn(3, 11, 2, generator=torch.Generator().manual_seed(0))
+    nets, x = nets_and_input(kind, kw, seed=0)
     stack = models.MLPStack(nets)
     assert stack.n_models == 3 and stack.in_dim == x.shape[-1]
     assert stack.out_dim == (2 if kind == "g" else 1)
@@ -291,12 +295,7 @@ def test_mlpstack_bad_input():
 def test_backward_by_hand_is_autograd_to_the_bit(kind, kw):
     """forward_saved + backward_into give autograd's output, weight gradients (added to what
     flat.grad holds) and input gradient, bit for bit."""
-    if kind == "g":
-        nets = generators(**kw)
-        x = torch.randn(3, 11, 3, generator=torch.Generator().manual_seed(1))
-    else:
-        nets = [models.Discriminator(2, 8, 3, seed=s, **kw) for s in range(3)]
-        x = torch.randn(3, 11, 2, generator=torch.Generator().manual_seed(1))
+    nets, x = nets_and_input(kind, kw, seed=1)
     stack = models.MLPStack(nets)
     x[:, 0] = 0.0  # exact zeros at the activations' kinks too
     upstream = torch.randn(3, 11, stack.out_dim, generator=torch.Generator().manual_seed(2))

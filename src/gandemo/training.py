@@ -1671,7 +1671,7 @@ class Trainer:
         self.should_stop = self.interrupted = False
         threads = None  # on the CPU: one thread for small models, else measured
         if self.device.type == "cpu":
-            fixed = self._threads_now() if self._threads_now() == 1 else self.config["threads"]
+            fixed = 1 if self._threads_now() == 1 else self.config["threads"]
             threads = _ThreadChooser(None if fixed == "auto" else fixed)
         rec, met = self.config["record_every"], self.config["metric_every"]
         end = self.step + steps

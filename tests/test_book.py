@@ -74,6 +74,87 @@ def test_chapter_pages_show_executed_outputs(built_book):
         assert "Traceback (most recent call last)" not in soup.get_text()
 
 
+#: The widest printed line (in characters) that fits the page's column; wider ones overflow it.
+MAX_OUTPUT_WIDTH = 72
+#: Output types the page shows instead of an output's text/plain, when present.
+_RICHER = ("text/html", "text/markdown", "text/latex", "image/", "application/vnd.jupyter.widget")
+
+
+def _wide_output_lines(nb: dict, width: int = MAX_OUTPUT_WIDTH) -> list[str]:
+    """Each line of an executed notebook's printed output that is wider than ``width``, as
+    ``"cell <id>: <n> chars: <line>"``: the stream outputs (stdout and stderr) and the text/plain
+    of results and displays that the page shows as text (not behind HTML or an image), in the
+    cells whose output the page shows (not tagged ``remove-cell`` or ``remove-output``)."""
+    wide = []
+    for cell in nb["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] != "code" or {"remove-cell", "remove-output"} & set(tags):
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if out["output_type"] == "stream":
+                text = out["text"]
+            elif "text/plain" in data and not any(k.startswith(_RICHER) for k in data):
+                text = data["text/plain"]
+            else:
+                continue
+            text = "".join(text) if isinstance(text, list) else text
+            for line in text.splitlines():
+                if len(line.expandtabs()) > width:
+                    wide.append(f"cell {cell.get('id')}: {len(line)} chars: {line}")
+    return wide
+
+
+def test_the_width_check_finds_wide_printed_lines():
+    """The check below on a small notebook: a wide stdout or stderr line and a wide text/plain
+    result count; a wide text/plain behind HTML, and a wide line in a removed cell, do not."""
+    wide, ok = "x" * (MAX_OUTPUT_WIDTH + 1), "y" * MAX_OUTPUT_WIDTH
+
+    def cell(cid, output, tags=()):
+        return {"cell_type": "code", "id": cid, "metadata": {"tags": tags}, "outputs": [output]}
+
+    def stream(text, name="stdout"):
+        return {"output_type": "stream", "name": name, "text": text}
+
+    def result(data, kind="execute_result"):
+        return {"output_type": kind, "data": data}
+
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "id": "m", "metadata": {}, "source": [wide]},
+            cell("a", stream([ok + "\n", wide])),
+            cell("b", stream(wide, "stderr")),
+            cell("c", result({"text/plain": [wide]})),
+            cell("d", result({"text/plain": wide, "text/html": ""}, "display_data")),
+            cell("e", stream(wide), ["remove-cell"]),
+        ]
+    }
+    assert [line.split(":")[0] for line in _wide_output_lines(nb)] == ["cell a", "cell b", "cell c"]
+
+
+_BEING_FIXED = pytest.mark.xfail(strict=False, reason="chapters 6-8: being fixed")
+
+
+@pytest.mark.parametrize(
+    "nb_path",
+    [
+        pytest.param(p, marks=_BEING_FIXED) if p.name[:2] in {"06", "07", "08"} else p
+        for p in CHAPTERS
+    ],
+    ids=lambda p: p.stem,
+)
+def test_printed_output_fits_the_column(built_book, nb_path):
+    """No printed line of an executed chapter is wider than the page's column (about 72
+    characters): a wider line overflows it and the reader has to scroll sideways. Reads the
+    notebooks that the build executed (``_build/jupyter_execute``)."""
+    executed = built_book.parent / "jupyter_execute" / "chapters" / nb_path.name
+    assert executed.exists(), f"the build left no executed {executed}"
+    wide = _wide_output_lines(json.loads(executed.read_text()))
+    assert not wide, f"{nb_path.stem}: {len(wide)} printed line(s) wider than " + (
+        f"{MAX_OUTPUT_WIDTH} characters:\n" + "\n".join(wide)
+    )
+
+
 def _table_rows(built_book, page: str, header: str, first_cell: str = "") -> list[list[str]]:
     """The body rows of the first table of ``page`` with a ``header`` column (and, if given, a
     row whose first cell starts with ``first_cell``)."""

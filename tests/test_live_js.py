@@ -2,9 +2,10 @@
 
 The script is loaded into a blank page (no book build needed). On fixed weights and inputs made
 here, every loss, every gradient (the discriminator's, the generator's through D, the input
-gradients, WGAN-GP's penalty by double backprop) and whole Adam steps of both players must agree
-with :mod:`gandemo.losses`, torch autograd and the engine's own update functions in float64; the
-targets and the mode metric must agree with :mod:`gandemo.data` and :mod:`gandemo.metrics`; and a
+gradients, WGAN-GP's penalty by double backprop) and whole Adam and SGD steps of both players
+must agree with :mod:`gandemo.losses`, torch autograd and the engine's own update functions in
+float64; the targets and the mode metric must agree with :mod:`gandemo.data` and
+:mod:`gandemo.metrics` (the metric by clusters of centres with a reference written here); and a
 few hundred steps of training in the page must reach the ring's modes.
 """
 
@@ -262,12 +263,12 @@ def test_gradients_match_autograd(page, name, act):
     assert float(gp_grad.abs().max()) > 1e-3
 
 
-# -- whole Adam steps of both players, against the engine itself ------------------------------
+# -- whole Adam and SGD steps of both players, against the engine itself ----------------------
 
 STEPS_JS = """
 const t = new G.Trainer(G.ring(), {loss: a.name, width: a.width, depth: a.depth, latentDim: 2,
                                    lrG: a.lrG, lrD: a.lrD, betas: a.betas, dSteps: a.dSteps,
-                                   ema: 0.99});
+                                   ema: 0.99, gOptimizer: a.gOpt, dOptimizer: a.dOpt});
 t.G.params.set(a.gFlat); t.D.params.set(a.dFlat); t.emaParams.set(a.gFlat);
 const out = [];
 for (const s of a.steps) {
@@ -287,7 +288,33 @@ def test_adam_steps_match_engine(page, name, d_steps, betas):
     """Three training steps in the page equal three of gandemo.training's discriminator_update
     and generator_update with its FlatAdam (torch.optim.Adam), in float64, on the same batches;
     the moving average of G's weights follows Trainer's (decay 0.99)."""
-    width, depth, m, lr_g, lr_d = 8, 2, 32, 2e-3, 3e-3
+    steps_against_engine(page, name, d_steps, betas, "adam", "adam", 2e-3, 3e-3)
+
+
+@pytest.mark.parametrize(
+    ("name", "d_steps", "g_opt", "d_opt"),
+    [
+        ("saturating", 1, "sgd", "sgd"),
+        ("non-saturating", 2, "sgd", "adam"),
+        ("wasserstein-gp", 1, "adam", "sgd"),
+    ],
+)
+def test_sgd_steps_match_engine(page, name, d_steps, g_opt, d_opt):
+    """The same with SGD for one player or both, as the engine's g_optimizer / d_optimizer =
+    'sgd' (torch.optim.SGD: plain gradient descent), at SGD-sized rates."""
+    lr_g = 0.05 if g_opt == "sgd" else 2e-3
+    lr_d = 0.1 if d_opt == "sgd" else 3e-3
+    steps_against_engine(page, name, d_steps, (0.5, 0.999), g_opt, d_opt, lr_g, lr_d)
+
+
+def engine_optimizer(kind: str, flat, lr: float, betas):
+    """A player's optimiser as the engine makes it: FlatAdam, or torch.optim.SGD for 'sgd'."""
+    return training.FlatAdam(flat, lr, betas) if kind == "adam" else torch.optim.SGD([flat], lr=lr)
+
+
+def steps_against_engine(page, name, d_steps, betas, g_opt, d_opt, lr_g, lr_d):
+    """Three steps in the page against the engine's update functions with these optimisers."""
+    width, depth, m = 8, 2, 32
     gen = MLPStack([Generator(2, 2, width, depth, seed=3)]).double()
     dis = MLPStack([Discriminator(2, width, depth, seed=4)]).double()
     arg = dict(
@@ -298,11 +325,13 @@ def test_adam_steps_match_engine(page, name, d_steps, betas):
         lrD=lr_d,
         betas=list(betas),
         dSteps=d_steps,
+        gOpt=g_opt,
+        dOpt=d_opt,
         gFlat=gen.flat.detach()[0].tolist(),
         dFlat=dis.flat.detach()[0].tolist(),
     )
-    opt_g = training.FlatAdam(gen.flat, lr_g, betas)
-    opt_d = training.FlatAdam(dis.flat, lr_d, betas)
+    opt_g = engine_optimizer(g_opt, gen.flat, lr_g, betas)
+    opt_d = engine_optimizer(d_opt, dis.flat, lr_d, betas)
     ema = gen.flat.detach().clone()
     loss = training.ModelLosses([name])
     rng = np.random.default_rng(7)
@@ -330,9 +359,9 @@ def test_adam_steps_match_engine(page, name, d_steps, betas):
     for got, (g, d, e) in zip(out, want, strict=True):
         errors = [err(got["g"], g), err(got["d"], d), err(got["ema"], e)]
         assert max(errors) <= TOL, errors
-    # the players moved (by about lr per weight and step)
-    assert float((want[-1][0] - start_g).abs().max()) > lr_g
-    assert float((want[-1][1] - start_d).abs().max()) > lr_d
+    # the players moved (Adam: by about lr per weight and step; SGD: by lr times the gradient)
+    assert float((want[-1][0] - start_g).abs().max()) > (lr_g if g_opt == "adam" else 1e-4)
+    assert float((want[-1][1] - start_d).abs().max()) > (lr_d if d_opt == "adam" else 1e-4)
 
 
 def test_adam_matches_torch(page):
@@ -354,6 +383,135 @@ def test_adam_matches_torch(page):
         dict(p=p0.tolist(), grads=grads.tolist()),
     )
     assert err(got, p.detach()) <= TOL
+
+
+def test_sgd_matches_torch(page):
+    """GdLive.SGD alone: each step is p - lr * g exactly (the closed form), as torch.optim.SGD."""
+    rng = np.random.default_rng(12)
+    p0 = rng.normal(size=20)
+    grads = rng.normal(size=(3, 20)) * np.logspace(-6, 1, 20)
+    p = t64(p0).requires_grad_(True)
+    opt = torch.optim.SGD([p], lr=0.07)
+    for g in grads:
+        p.grad = t64(g)
+        opt.step()
+    got = js(
+        page,
+        """const p = Float64Array.from(a.p), o = G.makeOptimizer('sgd', p.length, {lr: 0.07});
+           const first = [];
+           for (const g of a.grads) { o.step(p, g); if (!first.length) first.push(...p); }
+           return {p: Array.from(p), first: first, t: o.t};""",
+        dict(p=p0.tolist(), grads=grads.tolist()),
+    )
+    assert got["first"] == (p0 - 0.07 * grads[0]).tolist()  # to the bit
+    assert err(got["p"], p.detach()) <= TOL and got["t"] == 3
+
+
+SGD_STEP_JS = """
+const t = new G.Trainer(G.ring(), {loss: a.name, latentDim: 3, gOptimizer: 'sgd',
+                                   dOptimizer: 'sgd', lrG: a.lrG, lrD: a.lrD});
+t.G = new G.MLP(a.gSizes, {act: 'leaky_relu', slope: 0.2});
+t.D = new G.MLP(a.dSizes, {act: 'leaky_relu', slope: 0.2});
+t.optG = G.makeOptimizer('sgd', t.G.nParams, {lr: a.lrG});
+t.optD = G.makeOptimizer('sgd', t.D.nParams, {lr: a.lrD});
+t.G.params.set(a.gFlat); t.D.params.set(a.dFlat);
+t.dUpdate(a.real, a.z, a.u);
+const d = Array.from(t.D.params);
+t.gUpdate(a.z2);
+return {d: d, g: Array.from(t.G.params)};
+"""
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_sgd_step_closed_form(page, name):
+    """One training step with SGD for both players, in closed form: D' = D - lr_D dL_D/dD, then
+    G' = G - lr_G dL_G/dG through D', each gradient from torch autograd on the float64 reference
+    MLP (no engine code involved)."""
+    rng = np.random.default_rng([7, NAMES.index(name)])
+    lr_g, lr_d = 0.05, 0.1
+    g_flat, d_flat = random_flat(rng, G_SIZES, 1.5), random_flat(rng, D_SIZES, 3.0)
+    real = rng.normal(size=(M, 2))
+    z, z2, u = rng.normal(size=(M, 3)), rng.normal(size=(M, 3)), rng.uniform(size=M)
+    arg = dict(
+        name=name,
+        lrG=lr_g,
+        lrD=lr_d,
+        gSizes=G_SIZES,
+        dSizes=D_SIZES,
+        gFlat=g_flat.tolist(),
+        dFlat=d_flat.tolist(),
+        real=real.ravel().tolist(),
+        z=z.ravel().tolist(),
+        z2=z2.ravel().tolist(),
+        u=u.tolist(),
+    )
+    out = js(page, SGD_STEP_JS, arg)
+    spec = losses.LOSSES[name]
+
+    def gen(flat, zz):
+        return torch_mlp(flat, G_SIZES, "leaky_relu", 0.2, "linear", zz)
+
+    def disc(flat, x):
+        return torch_mlp(flat, D_SIZES, "leaky_relu", 0.2, "linear", x)[..., 0]
+
+    dw = t64(d_flat).requires_grad_(True)
+    fake = gen(t64(g_flat), t64(z)).detach()
+    d_loss = spec.d_loss(disc(dw, t64(real)), disc(dw, fake))
+    if spec.penalty_weight:
+        d_loss = d_loss + spec.penalty_weight * losses.gradient_penalty(
+            lambda x: disc(dw, x), t64(real), fake, t64(u)[:, None]
+        )
+    (d_grad,) = torch.autograd.grad(d_loss, dw)
+    d_new = t64(d_flat) - lr_d * d_grad
+    gw = t64(g_flat).requires_grad_(True)
+    (g_grad,) = torch.autograd.grad(spec.g_loss(disc(d_new, gen(gw, t64(z2)))), gw)
+    g_new = t64(g_flat) - lr_g * g_grad
+    errors = [err(out["d"], d_new), err(out["g"], g_new)]
+    assert max(errors) <= TOL, errors
+    # the step is not vacuous: both players moved by more than the tolerance
+    assert float((d_new - t64(d_flat)).abs().max()) > 1e-3
+    assert float((g_new - t64(g_flat)).abs().max()) > 1e-3
+
+
+def test_set_optimizer_in_place(page):
+    """Trainer.setOptimizer switches one player's optimiser: the weights are kept, the other
+    player's optimiser is untouched, the new one starts afresh at the player's rate: an SGD
+    step is then exactly -lr times the gradient, and a new Adam's first step about lr a weight."""
+    out = js(
+        page,
+        """const t = new G.Trainer(G.ring(), {width: 8, depth: 2, batchSize: 16, lrG: 2e-3,
+                                             lrD: 3e-3});
+        for (let i = 0; i < 3; i++) t.trainStep();
+        const g0 = Float64Array.from(t.G.params), optD = t.optD, dT = t.optD.t;
+        t.setOptimizer('g', 'sgd');
+        const kept = t.G.params.every((v, i) => v === g0[i]);
+        const z = t.zBatch(), grad = t.gGradient(z).grad;
+        t.gUpdate(z);
+        let sgdErr = 0;
+        for (let i = 0; i < grad.length; i++) {
+          sgdErr = Math.max(sgdErr, Math.abs(t.G.params[i] - (g0[i] - 2e-3 * grad[i])));
+        }
+        t.setOptimizer('g', 'adam');
+        const fresh = [t.optG.t, Math.max(...t.optG.m.map(Math.abs))];
+        const g1 = Float64Array.from(t.G.params);
+        t.gUpdate(t.zBatch());
+        let adamStep = 0;
+        for (let i = 0; i < g1.length; i++) {
+          adamStep = Math.max(adamStep, Math.abs(t.G.params[i] - g1[i]));
+        }
+        t.setOptimizer('d', 'sgd');
+        t.trainStep();
+        return {kept: kept, sgdErr: sgdErr, fresh: fresh, adamStep: adamStep,
+                sameD: optD.t === dT && t.config.gOptimizer === 'adam',
+                dKind: t.config.dOptimizer, dIsSgd: t.optD instanceof G.SGD,
+                dLr: t.optD.lr, finite: isFinite(t.last.dLoss) && isFinite(t.last.gLoss)};""",
+    )
+    assert out["kept"] and out["sgdErr"] == 0.0, out
+    assert out["fresh"] == [0, 0]
+    # Adam's first step is lr * g / (|g| + eps) per weight: lr where |g| >> eps
+    assert out["adamStep"] == pytest.approx(2e-3, rel=1e-3)
+    assert out["sameD"] and out["dKind"] == "sgd" and out["dIsSgd"] and out["dLr"] == 3e-3
+    assert out["finite"]
 
 
 # -- targets and metrics ----------------------------------------------------------------------
@@ -412,6 +570,62 @@ def test_mode_coverage_matches_package(page, target, min_share):
             assert math.isnan(got[3])
         else:
             assert got[3] == pytest.approx(want.reverse_kl, abs=1e-12)
+
+
+def grouped_coverage(samples, centers, std, labels, min_share=0.1):
+    """The reference of modeCoverage by groups: a sample within 3 std of its nearest centre is
+    high quality and counts for that centre's group; a group of c of the K centres is covered by
+    at least max(1, min_share * n * c / K) of them."""
+    d = np.sqrt(((samples[:, None] - centers[None]) ** 2).sum(-1))
+    best = d.argmin(1)
+    good = d[np.arange(len(samples)), best] < 3 * std
+    count = labels.max() + 1
+    counts = np.bincount(labels[best[good]], minlength=count)
+    sizes = np.bincount(labels, minlength=count)
+    need = np.maximum(1, min_share * len(samples) * sizes / len(centers))
+    return int((counts >= need).sum()), float(good.mean())
+
+
+def test_clusters_and_coverage_by_cluster(page):
+    """GdLive.clusters links points closer than the radius, in chains (single linkage), and
+    modeCoverage with these groups counts modes by cluster: 3 clusters of 12 points are 3 modes,
+    not 12; with one group per centre it is the package's mode_coverage."""
+    rng = np.random.default_rng(5)
+    heads = np.array([[-1.0, 1.0], [1.2, 0.9], [0.0, -1.1]])
+    offsets = np.array([[0, 0], [0.1, 0], [0, 0.1], [0.1, 0.1]])
+    pts = (heads[:, None] + offsets[None]).reshape(-1, 2)  # 3 clusters of 4 points
+    chain = np.array([[1.5, -1.5], [1.5, -1.25], [1.5, -1.0], [1.5, -0.75]])  # 0.25 apart
+    pts = np.concatenate([pts, chain])
+    std = 0.05
+    # samples: around the first two clusters (one point of the second only), and far away
+    near = np.concatenate([pts[:4][rng.integers(0, 4, 600)], np.repeat(pts[4:5], 300, 0)])
+    near = near + rng.normal(size=near.shape) * std
+    samples = np.concatenate([near, rng.uniform(-2, 2, (100, 2))])
+    out = js(
+        page,
+        """const c = G.clusters(a.pts, 0.3), c2 = G.clusters(a.pts, 0.2);
+        const cov = G.modeCoverage(a.x, a.pts, a.std, 0.1, c);
+        const n = a.pts.length / 2;
+        const singles = {labels: Int32Array.from({length: n}, (_, i) => i), count: n};
+        const one = G.modeCoverage(a.x, a.pts, a.std, 0.1, singles);
+        const plain = G.modeCoverage(a.x, a.pts, a.std);
+        return {labels: Array.from(c.labels), count: c.count, count2: c2.count,
+                modes: cov.modes, numModes: cov.numModes, hq: cov.highQuality,
+                one: [one.modes, one.numModes, one.highQuality],
+                plain: [plain.modes, plain.numModes, plain.highQuality]};""",
+        dict(pts=pts.ravel().tolist(), x=samples.ravel().tolist(), std=std),
+    )
+    assert out["labels"] == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4
+    assert out["count"] == 4 and out["count2"] == 3 + 4  # 0.25 apart: one chain at 0.3 only
+    labels = np.array(out["labels"])
+    modes, hq = grouped_coverage(samples, pts, std, labels)
+    assert (out["modes"], out["numModes"]) == (modes, 4) and out["hq"] == pytest.approx(hq)
+    assert modes == 2  # the two clusters with samples, whatever the number of points
+    want = metrics.mode_coverage(samples, pts, std)
+    assert out["one"] == out["plain"]
+    assert out["plain"][:2] == [want.modes, want.num_modes]
+    assert want.num_modes == 16 and want.modes > 2  # by point: more "modes" than clusters
+    assert out["plain"][2] == pytest.approx(want.high_quality, abs=1e-12)
 
 
 # -- training in the page ---------------------------------------------------------------------

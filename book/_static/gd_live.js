@@ -12,12 +12,15 @@
  *               with PyTorch's threshold of 20), including WGAN-GP's gradient penalty, whose
  *               gradient with respect to the critic's weights is computed by double backprop;
  *   - Adam:     torch.optim.Adam (bias corrections, eps added to sqrt(v) / sqrt(1 - beta2^t));
+ *   - SGD:      torch.optim.SGD without momentum (plain gradient descent, p <- p - lr * grad),
+ *               the package's g_optimizer / d_optimizer = 'sgd'; either player may use either;
  *   - Trainer:  gandemo.training.Trainer's step: d_steps discriminator updates, each on a fresh
  *               real batch and a fresh fake batch G(z) (held fixed: no gradient into G), then
  *               one generator update through D on fresh latent codes; the optional moving
  *               average of G's weights (ema) and a learning-rate schedule as the book's recipes;
  *               the per-sample generator gradient d L_G / d G(z_i) (gGradient().sampleGrad);
- *   - ring, grid and modeCoverage: gandemo.data.ring/grid and gandemo.metrics.mode_coverage.
+ *   - ring, grid and modeCoverage: gandemo.data.ring/grid and gandemo.metrics.mode_coverage
+ *               (modeCoverage can also count modes by groups of centres: see clusters).
  *
  * Arrays of n points in d dimensions are Float64Arrays of n * d numbers, row by row.
  * The random streams are this file's own (mulberry32 + Box-Muller): seeds give the same run in
@@ -413,6 +416,30 @@ function () {
   };
 
   // ------------------------------------------------------------------------------------------
+  // SGD, as torch.optim.SGD with its defaults (no momentum, dampening or weight decay)
+  // ------------------------------------------------------------------------------------------
+
+  function SGD(n, opts) {
+    opts = opts || {};
+    this.lr = opts.lr === undefined ? 1e-3 : opts.lr;
+    this.t = 0;
+  }
+  /** One update of params (in place) from grad: p <- p - lr * g (no state: the step is
+   *  proportional to the gradient, so a vanishing gradient stops the player). */
+  SGD.prototype.step = function (params, grad) {
+    this.t += 1;
+    for (var i = 0; i < params.length; i++) params[i] -= this.lr * grad[i];
+  };
+
+  var OPTIMIZERS = { adam: Adam, sgd: SGD };
+
+  /** A fresh optimiser of the kind name ('adam' or 'sgd') for n parameters. */
+  function makeOptimizer(name, n, opts) {
+    if (!OPTIMIZERS[name]) throw new Error('optimizer must be one of ' + Object.keys(OPTIMIZERS));
+    return new OPTIMIZERS[name](n, opts);
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Targets and metrics
   // ------------------------------------------------------------------------------------------
 
@@ -423,6 +450,7 @@ function () {
     this.name = name;
     this.numModes = centers.length / 2;
     this.dim = 2;
+    this.groups = null; // or {labels, count}: the modes of the metric are groups of centres
   }
   /** n draws (n * 2): a uniform mode, plus std times a standard normal pair. */
   Mixture2D.prototype.sample = function (n, rng) {
@@ -467,25 +495,60 @@ function () {
   }
 
   /**
+   * Single-linkage clusters of 2-D points (n * 2): two points closer than radius are in the same
+   * cluster, and so, in a chain, are points linked through others. Returns {labels, count}:
+   * labels[i] the cluster of point i, numbered 0, 1, ... in the order of their first points.
+   */
+  function clusters(points, radius) {
+    var n = points.length / 2, labels = new Int32Array(n).fill(-1), count = 0, r2 = radius * radius;
+    for (var s = 0; s < n; s++) {
+      if (labels[s] >= 0) continue;
+      labels[s] = count;
+      var stack = [s];
+      while (stack.length) {
+        var i = stack.pop();
+        for (var j = 0; j < n; j++) {
+          if (labels[j] >= 0) continue;
+          var dx = points[2 * i] - points[2 * j], dy = points[2 * i + 1] - points[2 * j + 1];
+          if (dx * dx + dy * dy < r2) { labels[j] = count; stack.push(j); }
+        }
+      }
+      count += 1;
+    }
+    return { labels: labels, count: count };
+  }
+
+  /**
    * gandemo.metrics.mode_coverage: a sample is high-quality when it lies within 3 std of its
    * nearest centre; a mode is covered when it is the nearest centre of at least
    * max(1, minShare * n / K) high-quality samples. Returns {modes, numModes, highQuality,
    * reverseKL} (reverseKL = log K - H(h) of the high-quality histogram h, NaN without any).
+   *
+   * With groups ({labels, count}, as clusters returns; the drawn data), the modes are the
+   * groups of centres instead: a high-quality sample counts for the group of its nearest centre,
+   * and a group of c of the K centres (an equal-weight mixture) is covered by at least
+   * max(1, minShare * n * c / K) of them (its fair share of the samples, times minShare).
    */
-  function modeCoverage(samples, centers, std, minShare) {
+  function modeCoverage(samples, centers, std, minShare, groups) {
     minShare = minShare === undefined ? 0.1 : minShare;
-    var n = samples.length / 2, K = centers.length / 2, counts = new Float64Array(K), good = 0;
+    var n = samples.length / 2, nc = centers.length / 2, K = groups ? groups.count : nc;
+    var counts = new Float64Array(K), good = 0;
     for (var i = 0; i < n; i++) {
       var best = 0, bestSq = Infinity, x = samples[2 * i], y = samples[2 * i + 1];
-      for (var k = 0; k < K; k++) {
+      for (var k = 0; k < nc; k++) {
         var dx = x - centers[2 * k], dy = y - centers[2 * k + 1], sq = dx * dx + dy * dy;
         if (sq < bestSq) { bestSq = sq; best = k; } // first centre on ties, as argmin
       }
-      if (Math.sqrt(bestSq) / std < 3) { counts[best] += 1; good += 1; }
+      if (Math.sqrt(bestSq) / std < 3) { counts[groups ? groups.labels[best] : best] += 1; good += 1; }
     }
     if (good === 0) return { modes: 0, numModes: K, highQuality: 0, reverseKL: NaN, counts: counts };
-    var need = Math.max(1, minShare * n / K), modes = 0, entropy = 0;
+    var need = Math.max(1, minShare * n / K), modes = 0, entropy = 0, size = null;
+    if (groups) {
+      size = new Float64Array(K);
+      for (k = 0; k < nc; k++) size[groups.labels[k]] += 1;
+    }
     for (k = 0; k < K; k++) {
+      if (size) need = Math.max(1, minShare * n * size[k] / nc);
       if (counts[k] >= need) modes += 1;
       var h = counts[k] / good;
       if (h > 0) entropy -= h * Math.log(h);
@@ -510,6 +573,7 @@ function () {
    * new Trainer(target, opts): opts (with the package's defaults) loss 'non-saturating',
    * seed 0, latentDim 2, width 64, depth 2, batchSize 128, dSteps 1, lrG 1e-3, lrD 1e-3,
    * betas [0.5, 0.999], slope 0.2 (0: ReLU), act (hidden units, default 'leaky_relu'),
+   * gOptimizer and dOptimizer 'adam' (or 'sgd': plain gradient descent; betas are Adam's),
    * gOutput 'linear', ema null (or a decay, e.g. 0.99: samples and metrics then use an exponential
  * moving average of G's weights, updated after every generator update), schedule null (or
  * [[fromStep, lrG, lrD], ...] as gandemo.experiments.Recipe: the rates of the last phase whose
@@ -525,7 +589,8 @@ function () {
       lrG: opts.lrG || 1e-3, lrD: opts.lrD || 1e-3, betas: opts.betas || [0.5, 0.999],
       slope: opts.slope === undefined ? 0.2 : opts.slope, act: opts.act || 'leaky_relu',
       gOutput: opts.gOutput || 'linear', ema: opts.ema === undefined ? null : opts.ema,
-      schedule: opts.schedule || null
+      schedule: opts.schedule || null,
+      gOptimizer: opts.gOptimizer || 'adam', dOptimizer: opts.dOptimizer || 'adam'
     };
     if (!LOSSES[o.loss]) throw new Error('loss must be one of ' + Object.keys(LOSSES));
     this.target = target;
@@ -539,8 +604,8 @@ function () {
     this.dataRng = new Rng(mixSeed(o.seed, 1));
     this.zRng = new Rng(mixSeed(o.seed, 2));
     this.uRng = new Rng(mixSeed(o.seed, 3));
-    this.optG = new Adam(this.G.nParams, { lr: o.lrG, betas: o.betas });
-    this.optD = new Adam(this.D.nParams, { lr: o.lrD, betas: o.betas });
+    this.optG = makeOptimizer(o.gOptimizer, this.G.nParams, { lr: o.lrG, betas: o.betas });
+    this.optD = makeOptimizer(o.dOptimizer, this.D.nParams, { lr: o.lrD, betas: o.betas });
     // the moving average of G's weights (ema given), used for samples and metrics
     this.emaParams = o.ema === null ? null : Float64Array.from(this.G.params);
     this.step = 0;
@@ -568,6 +633,20 @@ function () {
   Trainer.prototype.setLearningRates = function (lrG, lrD) {
     if (lrG !== undefined && lrG !== null) this.optG.lr = this.config.lrG = lrG;
     if (lrD !== undefined && lrD !== null) this.optD.lr = this.config.lrD = lrD;
+  };
+
+  /** A new optimiser for one player ('g' or 'd'), of the kind name ('adam' or 'sgd'), at the
+   *  player's current learning rate: the weights are kept, the optimiser's state (Adam's moments
+   *  and step count) starts afresh. */
+  Trainer.prototype.setOptimizer = function (player, name) {
+    var c = this.config;
+    if (player === 'g') {
+      this.optG = makeOptimizer(name, this.G.nParams, { lr: c.lrG, betas: c.betas });
+      c.gOptimizer = name;
+    } else if (player === 'd') {
+      this.optD = makeOptimizer(name, this.D.nParams, { lr: c.lrD, betas: c.betas });
+      c.dOptimizer = name;
+    } else throw new Error("player must be 'g' or 'd'");
   };
 
   /** D's loss (penalty included) and its parameter gradient, on a real batch and latent codes
@@ -611,7 +690,7 @@ function () {
     return Math.sqrt(s);
   }
 
-  /** One discriminator update (Adam step) on the given batches. */
+  /** One discriminator update (a step of its optimiser) on the given batches. */
   Trainer.prototype.dUpdate = function (real, z, u) {
     var r = this.dGradient(real, z, u);
     this.optD.step(this.D.params, r.grad);
@@ -620,7 +699,7 @@ function () {
     return r;
   };
 
-  /** One generator update (Adam step) on the given latent codes. */
+  /** One generator update (a step of its optimiser) on the given latent codes. */
   Trainer.prototype.gUpdate = function (z) {
     var r = this.gGradient(z);
     this.optG.step(this.G.params, r.grad);
@@ -656,7 +735,8 @@ function () {
 
   /** mode_coverage of n samples against the trainer's target. */
   Trainer.prototype.coverage = function (n, minShare) {
-    return modeCoverage(this.sample(n === undefined ? 2500 : n), this.target.centers, this.target.std, minShare);
+    var T = this.target;
+    return modeCoverage(this.sample(n === undefined ? 2500 : n), T.centers, T.std, minShare, T.groups);
   };
 
   return {
@@ -667,10 +747,13 @@ function () {
     softplus: softplus,
     LOSSES: LOSSES,
     Adam: Adam,
+    SGD: SGD,
+    makeOptimizer: makeOptimizer,
     Mixture2D: Mixture2D,
     ring: ring,
     grid: grid,
     modeCoverage: modeCoverage,
+    clusters: clusters,
     Trainer: Trainer
   };
 });

@@ -3,8 +3,9 @@
 A standalone page (no book build) loads ``gd_live.js`` and ``gd_live_ui.js`` with plain
 ``<script src>`` from ``file://`` and holds one ``<div data-gd-live>``; every request that is not
 ``file://`` is blocked. The widget must mount without errors, offer every loss of the package,
-train while playing and stop on pause, step each player on demand, take new rates, losses and
-``k`` in place, reach the ring's modes with its default recipe, let the reader draw the data, and
+train while playing and stop on pause, step each player on demand, take new rates, losses, ``k``
+and each player's optimiser (Adam or SGD) in place, explain its abbreviations, reach the ring's
+modes with its default recipe, let the reader draw the data (counting modes by cluster), and
 stay out of pages without a trainer element. Screenshots go to ``/tmp/live_ui_*.png``.
 """
 
@@ -121,7 +122,7 @@ def test_mounts_with_every_loss(widget):
     )
     assert values == NAMES
     assert control(page, "loss").input_value() == "non-saturating"
-    for name in ("lr-d", "lr-g", "k", "target", "seed", "speed"):
+    for name in ("lr-d", "lr-g", "opt-d", "opt-g", "k", "target", "seed", "speed"):
         assert control(page, name).count() == 1, name
     for action in ("play", "pause", "step-d", "step-g", "step", "reset"):
         assert page.locator(f'[data-gd-action="{action}"]').count() == 1, action
@@ -129,6 +130,7 @@ def test_mounts_with_every_loss(widget):
     assert step(page) == 0
     s = state(page)
     assert (s["lrD"], s["lrG"], s["k"], s["loss"]) == (5e-3, 5e-3, 1, "non-saturating")
+    assert (s["optD"], s["optG"]) == ("adam", "adam")
 
 
 def test_play_and_pause(widget):
@@ -200,6 +202,88 @@ def test_controls_change_in_place(widget):
     assert all(abs(v) < 1e6 for v in (s["dLoss"], s["gLoss"]))  # finite (NaN fails too)
 
 
+WIDGET = "document.querySelector('[data-gd-live]').gdLive"
+
+
+def test_optimiser_per_player(widget):
+    """Each player's optimiser, Adam or SGD, switches in place while training: the run goes on
+    with the same weights and the other player's optimiser, and the switched player's optimiser
+    starts afresh at its current rate (an SGD step is then -lr times the gradient)."""
+    page = widget.page
+    for name in ("opt-g", "opt-d"):
+        values = page.eval_on_selector_all(
+            f'[data-gd-control="{name}"] option', "os => os.map(o => [o.value, o.text])"
+        )
+        assert values == [["adam", "Adam"], ["sgd", "SGD"]]
+    page.evaluate(RUN_JS, 50)
+    before = page.evaluate(
+        f"""() => {{ const t = {WIDGET}.trainer;
+        window.gdOptD = t.optD;  // D's optimiser object: kept when G's is switched
+        return {{g: Array.from(t.G.params), d: Array.from(t.D.params), dT: t.optD.t}}; }}"""
+    )
+    control(page, "opt-g").select_option("sgd")
+    after = page.evaluate(
+        f"""() => {{ const t = {WIDGET}.trainer;
+        return {{g: Array.from(t.G.params), d: Array.from(t.D.params), dT: t.optD.t,
+                 sameD: t.optD === window.gdOptD, kind: t.optG.constructor === GdLive.SGD,
+                 lr: t.optG.lr, tG: t.optG.t}}; }}"""
+    )
+    assert after["g"] == before["g"] and after["d"] == before["d"]  # weights kept
+    assert after["sameD"] and after["dT"] == before["dT"] == 50
+    assert after["kind"] and after["lr"] == 5e-3 and after["tG"] == 0
+    s = state(page)
+    assert (s["step"], s["optG"], s["optD"]) == (50, "sgd", "adam")
+    # one generator update is now plain gradient descent
+    err = page.evaluate(
+        f"""() => {{ const t = {WIDGET}.trainer, z = t.zBatch(), g0 = Float64Array.from(t.G.params);
+        const grad = t.gGradient(z).grad; t.gUpdate(z); let e = 0;
+        for (let i = 0; i < grad.length; i++) e = Math.max(e, Math.abs(t.G.params[i] -
+                                                            (g0[i] - t.optG.lr * grad[i])));
+        return e; }}"""
+    )
+    assert err == 0.0
+    # while playing: switching D to SGD does not reset the run
+    click(page, "play")
+    page.wait_for_timeout(500)
+    a = step(page)
+    control(page, "opt-d").select_option("sgd")
+    page.wait_for_timeout(500)
+    click(page, "pause")
+    s = state(page)
+    assert s["step"] > a > 50 and (s["optG"], s["optD"]) == ("sgd", "sgd")
+    assert all(abs(v) < 1e6 for v in (s["dLoss"], s["gLoss"]))
+    # Reset keeps the choice: new networks, SGD for both
+    click(page, "reset")
+    s = state(page)
+    assert (s["step"], s["optG"], s["optD"]) == (0, "sgd", "sgd")
+
+
+def test_hints_explain_terms(widget):
+    """The abbreviations are explained in text the reader sees (k, lr, schedule, HQ, modes
+    covered, Adam or SGD), and by tooltips on the controls and readouts; no bare '(?)'."""
+    page = widget.page
+    root = page.locator("[data-gd-live]")
+    hints = page.locator("[data-gd-live] [data-gd-hint]")
+    assert hints.count() == 2
+    for i in range(2):
+        assert hints.nth(i).is_visible()
+    seen = root.inner_text()
+    for phrase in (
+        "k: discriminator updates per generator update",
+        "lr: learning rate",
+        "schedule: both rates 0.005, dropping to 0.001 at step 800",
+        "Adam or SGD per player",
+        "HQ: share of 2500 generated samples within 3 standard deviations of a mode",
+        "A mode is covered when",
+    ):
+        assert phrase in seen, phrase
+    assert "(?)" not in seen
+    titles = page.eval_on_selector_all("[data-gd-live] [title]", "es => es.map(e => e.title)")
+    for start in ("k: ", "schedule: ", "HQ: ", "slow motion: ", "The generator's optimiser"):
+        assert any(t.startswith(start) for t in titles), start
+    assert page.locator('[data-gd-chart="gnorm"]').get_attribute("title").startswith("\u2016")
+
+
 def test_default_recipe_reaches_the_ring(widget):
     """1200 steps of the defaults (run synchronously through the hook) cover >= 3 of 8 modes."""
     page = widget.page
@@ -250,34 +334,45 @@ def test_arrow_scale(widget):
 
 
 def test_saturation_preset(widget):
-    """The preset sets the saturating loss, lr D 0.02, lr G 3e-4, k = 5, no schedule and fixed
-    arrows, on new networks; trained, mean D(G(z)) falls below 0.05 and the arrows vanish while
-    the normalised ones are still drawn."""
+    """The preset sets the saturating loss, D on Adam at 0.005 with k = 1, G on plain SGD at
+    0.01, no schedule, fixed arrows and slow motion, on new networks. Step by step the reader
+    can watch it: mean D(G(z)) stays above 0.25 for 10 steps, then falls below 0.05 (by step 60)
+    and stays there; the arrows, too short to draw at the start, grow as D sharpens, then
+    shrink to nothing (all under 1.5 px, the shortest drawn, by step 150) while the normalised
+    ones are still drawn."""
     page = widget.page
     control(page, "arrows").select_option("normalised")
     page.evaluate(RUN_JS, 5)
     click(page, "preset-saturation")
     s = state(page)
-    want = ("saturating", 0.02, 3e-4, 5, "fixed", 0)
-    assert (s["loss"], s["lrD"], s["lrG"], s["k"], s["arrows"], s["step"]) == want
+    want = ("saturating", "adam", 5e-3, 1, "sgd", 0.01, "fixed", 0)
+    got = (s["loss"], s["optD"], s["lrD"], s["k"], s["optG"], s["lrG"], s["arrows"], s["step"])
+    assert got == want
     assert control(page, "schedule").is_checked() is False
+    assert control(page, "speed").input_value() == "slow"
     assert "Saturation preset" in text(page, "[data-gd-message]")
-    page.evaluate(RUN_JS, 1)  # D has a slope now: the arrows are drawn (seed 0: about 5 px)
-    early = mean_arrow(page)
-    assert early > 1.5
-    dgz = []
-    for _ in range(10):
-        dgz.append(page.evaluate(RUN_JS, 10)["meanDGz"])
+    arrows, dgz = [mean_arrow(page)], []
+    for _ in range(60):
+        dgz.append(page.evaluate(RUN_JS, 1)["meanDGz"])
+        arrows.append(mean_arrow(page))
+        if len(dgz) in (15, 30):
+            page.locator(".gd-live").screenshot(path=SHOT.format(f"saturation{len(dgz)}"))
+    final = page.evaluate(RUN_JS, 90)
     late = mean_arrow(page)
-    assert min(dgz) < 0.05 and dgz[-1] < 0.05, dgz
-    assert late < 0.01 * early and max(state(page)["arrowLengths"]) < 1.5
+    first = next(i for i, v in enumerate(dgz) if v < 0.05)
+    assert min(dgz[:10]) > 0.25 and 15 <= first < 60, dgz
+    assert max(dgz[first:]) < 0.05 and final["meanDGz"] < 0.05, (dgz, final["meanDGz"])
+    peak = max(arrows)
+    assert arrows[0] < 1.5 and peak > 3 and peak > 3 * arrows[0], arrows
+    assert late < 0.05 * peak and max(state(page)["arrowLengths"]) < 1.5, late
     control(page, "arrows").select_option("normalised")
     assert mean_arrow(page) > 5  # the same gradients, rescaled: drawn
     control(page, "arrows").select_option("fixed")
-    page.screenshot(path=SHOT.format("saturation"))
+    page.locator(".gd-live").screenshot(path=SHOT.format("saturation"))
     REPORT.append(
-        f"live UI saturation preset: mean D(G(z)) {dgz[0]:.1e} at step 11, {dgz[-1]:.1e} at "
-        f"step 101; mean fixed-scale arrow {early:.2f} px at step 1 -> {late:.1e} px"
+        f"live UI saturation preset: mean D(G(z)) {dgz[0]:.2f} at step 1, < 0.05 from step "
+        f"{first + 1}, {final['meanDGz']:.1e} at step 150; mean fixed-scale arrow "
+        f"{arrows[0]:.2f} px -> {peak:.1f} px (step {arrows.index(peak)}) -> {late:.1e} px"
     )
 
 
@@ -309,16 +404,48 @@ def test_draw_your_own(widget):
         page.mouse.move(x, y)
     page.mouse.up()
     s = state(page)
-    assert s["target"] == "drawn" and s["numModes"] >= 10
+    assert s["target"] == "drawn" and s["points"] >= 10
     centers = page.evaluate(
         "() => Array.from(document.querySelector('[data-gd-live]').gdLive.trainer.target.centers)"
     )
-    assert len(centers) == 2 * s["numModes"]
+    assert len(centers) == 2 * s["points"]
     assert max(centers[1::2]) > 0.5 and min(centers[1::2]) < -0.5  # the V spans the plot
-    assert re.fullmatch(rf"\d+/{s['numModes']}", text(page, "[data-gd-modes]"))
+    assert s["numModes"] == 1  # one stroke: its points are close, one cluster
+    assert re.fullmatch(r"\d+/1", text(page, "[data-gd-modes]"))
     out = page.evaluate("() => document.querySelector('[data-gd-live]').gdLive.run(600)")
     assert out["step"] == 600 and out["modes"] >= 1, out
     page.locator(".gd-live").screenshot(path=SHOT.format("draw"))
+
+
+def test_drawn_clusters(widget):
+    """Clicked points are counted by cluster: 3 clusters of 4 clicks (12 points) read k/3, not
+    k/12, in the readout, the state, the chart and the legend; a 13th point far from the others
+    makes a 4th cluster; training covers at most the 3 + 1."""
+    page = widget.page
+    control(page, "target").select_option("draw")
+    box = page.locator('[data-gd-canvas="samples"]').bounding_box()
+    cx, cy, unit = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] / 4
+    heads = ((-1.1, 0.8), (1.1, 0.8), (0.0, -1.0))  # data units (the plot is [-2, 2]^2)
+    for hx, hy in heads:
+        for dx, dy in ((0, 0), (0.1, 0), (0, 0.1), (0.1, 0.1)):
+            page.mouse.click(cx + (hx + dx) * unit, cy - (hy + dy) * unit)
+    s = state(page)
+    assert (s["points"], s["numModes"]) == (12, 3), s
+    assert re.fullmatch(r"\d+/3", text(page, "[data-gd-modes]"))
+    legend = page.locator("[data-gd-live] .gd-plot .gd-note").inner_text()
+    assert "3 clusters of the 12 drawn points" in legend
+    out = page.evaluate(RUN_JS, 600)
+    assert out["numModes"] == 3 and 1 <= out["modes"] <= 3, out
+    assert re.fullmatch(rf"{out['modes']}/3", text(page, "[data-gd-modes]"))
+    page.locator(".gd-live").screenshot(path=SHOT.format("clusters"))
+    page.mouse.click(cx + 1.6 * unit, cy + 1.6 * unit)  # (1.6, -1.6): far from every cluster
+    s = state(page)
+    assert (s["points"], s["numModes"]) == (13, 4) and s["step"] == 600  # training goes on
+    assert re.fullmatch(r"\d+/4", text(page, "[data-gd-modes]"))
+    REPORT.append(
+        f"live UI drawn data: 3 clusters of 12 clicked points read {out['modes']}/3 after 600 "
+        f"steps (high quality {out['highQuality']:.2f})"
+    )
 
 
 def test_narrow_page(browser, tmp_path):

@@ -15,10 +15,12 @@
  *
  * Hooks for tests and readers: root.gdLive = {run(n), play(), pause(), reset(), state(),
  * trainer, addPoint(x, y)}; buttons [data-gd-action=play|pause|step-d|step-g|step|reset|clear];
- * controls [data-gd-control=target|loss|lr-d|lr-g|k|seed|speed|schedule|arrows]
- * (arrows: fixed | normalised), [data-gd-action=preset-saturation]; readouts
- * [data-gd-step] (training steps = generator updates), [data-gd-dsteps] (discriminator
- * updates), [data-gd-modes] (k/K), [data-gd-hq], [data-gd-rate] (steps/s).
+ * controls [data-gd-control=target|loss|opt-d|lr-d|opt-g|lr-g|k|seed|speed|schedule|arrows]
+ * (opt-d, opt-g: adam | sgd, each player's optimiser; arrows: fixed | normalised),
+ * [data-gd-action=preset-saturation]; readouts [data-gd-step] (training steps = generator
+ * updates), [data-gd-dsteps] (discriminator updates), [data-gd-modes] (covered/K),
+ * [data-gd-hq], [data-gd-rate] (steps/s). Drawn data: the modes of the metric are the clusters
+ * of the drawn points (points closer than CLUSTER_RADIUS join; single linkage).
  */
 (function () {
   'use strict';
@@ -30,19 +32,28 @@
     ema: 0.99
   };
   var SCHEDULE = [[0, 5e-3, 5e-3], [800, 1e-3, 1e-3]];
-  var RATES = ['0.0001', '0.0003', '0.001', '0.002', '0.005', '0.01', '0.02'];
+  var RATES = ['0.0001', '0.0003', '0.001', '0.002', '0.005', '0.01', '0.02', '0.05', '0.1'];
+  var OPTIMIZERS = ['adam', 'sgd'];
   var VIEWS = { ring: 1.6, grid: 5.5, draw: 2 };
   var DRAW_STD = 0.05; // the Gaussian around each drawn point
+  // drawn points closer than this (6 std: their 3-std circles touch) are one cluster, one mode
+  var CLUSTER_RADIUS = 6 * DRAW_STD;
   var MAX_POINTS = 300;
   var N_SHOW = 256; // generated points shown (fixed latent codes: they move smoothly)
   var N_ARROWS = 64; // of which carry an arrow
   // fixed-scale arrows (as GAN Lab): a per-sample gradient |dl/dx| of ARROW_REF is drawn 5% of
   // the plot wide, whatever the frame; so the arrows shrink, then vanish, as D saturates
   var ARROW_REF = 0.5;
-  // the saturation preset: saturating loss, a strong D (lr 0.02, k = 5) and a slow G
-  // (measured with node, seeds 0-3: mean D(G(z)) < 0.05 by step 2-3, < 1e-4 from about step 20
-  // to step 1000; the fixed-scale arrows, 5-10 px after the first step, vanish by step 3-5)
-  var SATURATION = { loss: 'saturating', lrD: '0.02', lrG: '0.0003', k: '5' };
+  // the saturation preset: saturating loss, D with Adam (lr 0.005, k = 1), G with plain SGD
+  // (lr 0.01), shown in slow motion. Measured with node, seeds 0-7: mean D(G(z)) from about 0.5
+  // falls below 0.25 at step 15-21 and below 0.05 at step 21-28, and stays below 0.05 to step
+  // 1000 (about 3e-6 there); the fixed-scale arrows, under 2 px at the start, grow to a mean of
+  // 9-21 px at step 13-23 as D sharpens, then vanish (mean 0.02 px or less by step 1000).
+  // Switching the loss to non-saturating, or G to Adam (at the preset's 0.01, or 0.001), at
+  // step 100 brings mean D(G(z)) back to 0.16-0.61 by step 150 (seeds 0-3; Adam's step does
+  // not shrink with the gradient).
+  var SATURATION = { loss: 'saturating', optD: 'adam', lrD: '0.005', k: '1', optG: 'sgd',
+    lrG: '0.01', speed: 'slow' };
   var N_METRIC = 2500; // samples of the mode metric (Trainer.coverage's default)
   var HEAT = 24; // heatmap resolution (smoothed when drawn)
   var HISTORY = 3000; // chart points kept (decimated beyond)
@@ -76,6 +87,8 @@
     '.gd-live .gd-layers label{margin-left:.5em}',
     '.gd-live .gd-layers input{margin:0 .25em 0 0;vertical-align:middle}',
     '.gd-live .gd-warn{color:#b00020}',
+    '.gd-live .gd-hint{color:#666;font-size:11.5px;margin:0 0 6px}',
+    '.gd-live .gd-pair{display:inline-flex;gap:4px 10px;align-items:center;margin-right:8px}',
     '.gd-live .gd-key{display:inline-block;width:9px;height:9px;border-radius:50%;',
     'vertical-align:baseline;margin:0 2px 0 6px}'
   ].join('');
@@ -180,8 +193,9 @@
       'step-g': b('step-g', 'Step G', 'One generator update (counts as a training step)'),
       step: b('step', 'Step', 'One training step: k discriminator updates, then one generator update'),
       'preset-saturation': b('preset-saturation', 'Saturation preset',
-        'Saturating loss, strong D (lr D 0.02, k = 5), slow G (lr G 0.0003), fixed-scale arrows: ' +
-        'D(G(z)) falls to about 0 and the arrows vanish'),
+        'New networks: saturating loss, D with Adam (lr 0.005, k = 1), G with plain SGD ' +
+        '(lr 0.01), fixed-scale arrows, slow motion. Mean D(G(z)) falls to about 0 over some ' +
+        '25 steps, then the arrows vanish'),
       reset: b('reset', 'Reset', 'New networks from the seed (keeps the settings)'),
       clear: b('clear', 'Clear points', 'Remove the drawn points')
     };
@@ -190,7 +204,9 @@
       target: select('target', ['ring', 'grid', 'draw'], ['ring (8)', 'grid (25)', 'draw your own'],
         this.targetName),
       loss: select('loss', names, null, this.lossName),
+      'opt-d': select('opt-d', OPTIMIZERS, ['Adam', 'SGD'], 'adam'),
       'lr-d': select('lr-d', RATES, null, '0.005'),
+      'opt-g': select('opt-g', OPTIMIZERS, ['Adam', 'SGD'], 'adam'),
       'lr-g': select('lr-g', RATES, null, '0.005'),
       k: select('k', ['1', '2', '3', '5'], null, '1'),
       seed: el('input', { type: 'number', 'data-gd-control': 'seed', value: String(this.seed),
@@ -211,20 +227,33 @@
       var l = el('label', { title: title || '' }, [text + ' ', control]);
       return l;
     };
+    var OPT_TITLE = ' optimiser: Adam, or SGD (plain gradient descent: the step is the rate ' +
+      'times the gradient). A switch keeps the weights and restarts the optimiser.';
     var row1 = el('div', { className: 'gd-row' }, [
       this.btn.play, this.btn.pause, this.btn['step-d'], this.btn['step-g'], this.btn.step,
       this.btn.reset, lab('seed', this.ctl.seed, 'Seed of the next Reset'),
-      lab('speed', this.ctl.speed)
+      lab('speed', this.ctl.speed, 'slow motion: one training step every 12 frames (about 5 a ' +
+        'second), each one drawn')
     ]);
     var row2 = el('div', { className: 'gd-row' }, [
       lab('data', this.ctl.target), lab('loss', this.ctl.loss),
-      lab('lr D', this.ctl['lr-d'], 'Adam learning rate of the discriminator'),
-      lab('lr G', this.ctl['lr-g'], 'Adam learning rate of the generator'),
-      lab('k', this.ctl.k, 'Discriminator updates per training step'),
-      el('label', { title: 'The recipe: both rates 5e-3, then 1e-3 from step 800. ' +
-        'Choosing a rate by hand turns it off.' }, [this.ctl.schedule, ' schedule']),
+      lab('k', this.ctl.k, 'k: discriminator updates per generator update'),
+      el('label', { title: 'schedule: both learning rates 0.005, then 0.001 from step 800 (the ' +
+        'book\'s recipe). Choosing a rate by hand turns it off.' }, [this.ctl.schedule, ' schedule']),
       this.btn.clear, this.btn['preset-saturation']
     ]);
+    var row3 = el('div', { className: 'gd-row' }, [ // each player's pair wraps as one
+      el('span', { className: 'gd-pair' }, [
+        lab('G', this.ctl['opt-g'], 'The generator\'s' + OPT_TITLE),
+        lab('lr G', this.ctl['lr-g'], 'Learning rate of the generator')]),
+      el('span', { className: 'gd-pair' }, [
+        lab('D', this.ctl['opt-d'], 'The discriminator\'s' + OPT_TITLE),
+        lab('lr D', this.ctl['lr-d'], 'Learning rate of the discriminator')])
+    ]);
+    var hint = el('div', { className: 'gd-note gd-hint', 'data-gd-hint': 'controls' }, [
+      'k: discriminator updates per generator update. lr: learning rate; schedule: both rates ' +
+      '0.005, dropping to 0.001 at step 800 (choosing a rate turns it off). Adam or SGD per ' +
+      'player: a switch keeps the weights and restarts that player\'s optimiser.']);
     this.plot = hiDpiCanvas(380, 380, { 'data-gd-canvas': 'samples',
       'aria-label': 'real and generated samples' });
     this.heat = document.createElement('canvas');
@@ -243,23 +272,39 @@
     this.legend = el('div', { className: 'gd-note' });
     var plotBox = el('div', { className: 'gd-plot' }, [this.plot, layerBoxes, this.legend]);
     this.charts = {
-      loss: hiDpiCanvas(200, 110, { 'data-gd-chart': 'loss' }),
-      dgz: hiDpiCanvas(200, 110, { 'data-gd-chart': 'dgz' }),
-      gnorm: hiDpiCanvas(200, 110, { 'data-gd-chart': 'gnorm' }),
-      modes: hiDpiCanvas(200, 110, { 'data-gd-chart': 'modes' })
+      loss: hiDpiCanvas(200, 110, { 'data-gd-chart': 'loss',
+        title: 'The losses of D and of G at each training step' }),
+      dgz: hiDpiCanvas(200, 110, { 'data-gd-chart': 'dgz',
+        title: 'mean D(G(z)): D\'s mean probability that the generator\'s batch is real, at ' +
+          'each generator update' }),
+      gnorm: hiDpiCanvas(200, 110, { 'data-gd-chart': 'gnorm',
+        title: '\u2016\u2207G\u2016: the norm of the gradient of G\'s loss with respect to ' +
+          'G\'s weights, at each generator update (log scale)' }),
+      modes: hiDpiCanvas(200, 110, { 'data-gd-chart': 'modes',
+        title: 'modes covered (as a share of all modes) and HQ, the share of samples within 3 ' +
+          'standard deviations of a mode' })
     };
     var chartBox = el('div', { className: 'gd-charts' }, [
       this.charts.loss, this.charts.dgz, this.charts.gnorm, this.charts.modes]);
+    var tip = function (title, children) { return el('span', { title: title }, children); };
     var readout = el('div', { className: 'gd-note gd-readout' }, [
-      'step ', this.out.step, ' \u00b7 D updates ', this.out.dsteps, ' \u00b7 ', this.out.rate,
-      ' steps/s', el('br'), 'modes covered ', this.out.modes, ' \u00b7 high quality ', this.out.hq,
-      el('span', { title: 'Book definitions (GdLive.modeCoverage, 2500 samples of the averaged G): ' +
-        'a sample is high quality within 3 std of its nearest mode; a mode is covered by at ' +
-        'least 10% of its fair share of them.' }, [' (?)'])]);
-    var side = el('div', { style: 'flex:1 1 300px;min-width:240px' }, [chartBox, readout]);
+      tip('training steps: generator updates', ['step ', this.out.step]), ' \u00b7 ',
+      tip('discriminator updates: k per step, plus Step D', ['D updates ', this.out.dsteps]),
+      ' \u00b7 ', tip('training steps per second while playing', [this.out.rate, ' steps/s']),
+      el('br'),
+      tip('modes with at least 10% of their fair share of the high-quality samples',
+        ['modes covered ', this.out.modes]), ' \u00b7 ',
+      tip('HQ: share of samples within 3 standard deviations of a mode', ['HQ ', this.out.hq])]);
+    this.out.metricHint = el('div', { className: 'gd-note gd-hint', 'data-gd-hint': 'metric' }, [
+      'HQ: share of 2500 generated samples within 3 standard deviations of a mode. A mode is ' +
+      'covered when at least 10% of its fair share of them land on it.']);
+    var side = el('div', { style: 'flex:1 1 300px;min-width:240px' },
+      [chartBox, readout, this.out.metricHint]);
     chartBox.style.minWidth = '0';
     root.appendChild(row1);
     root.appendChild(row2);
+    root.appendChild(row3);
+    root.appendChild(hint);
     root.appendChild(el('div', { className: 'gd-main' }, [plotBox, side]));
     root.appendChild(this.out.msg);
 
@@ -275,6 +320,12 @@
       });
     });
     this.ctl.schedule.addEventListener('change', function () { self.applyRates(); });
+    ['g', 'd'].forEach(function (player) {
+      self.ctl['opt-' + player].addEventListener('change', function () {
+        // in place: the weights are kept, this player's optimiser starts afresh
+        self.trainer.setOptimizer(player, self.ctl['opt-' + player].value);
+      });
+    });
     this.ctl.k.addEventListener('change', function () {
       self.trainer.config.dSteps = parseInt(self.ctl.k.value, 10);
     });
@@ -330,13 +381,22 @@
     if (this.targetName === 'grid') return L.grid();
     if (this.targetName === 'draw') {
       var c = this.points.length ? Float64Array.from(this.points) : new Float64Array([0, 0]);
-      return new L.Mixture2D(c, DRAW_STD, 'drawn');
+      var T = new L.Mixture2D(c, DRAW_STD, 'drawn');
+      if (this.points.length) T.groups = L.clusters(c, CLUSTER_RADIUS); // modes: the clusters
+      return T;
     }
     return L.ring();
   };
 
   Widget.prototype.hasData = function () {
     return this.targetName !== 'draw' || this.points.length > 0;
+  };
+
+  /** The number of modes of the metric: the target's, or the clusters of the drawn points. */
+  Widget.prototype.numModes = function () {
+    if (!this.hasData()) return 0;
+    var T = this.trainer.target;
+    return T.groups ? T.groups.count : T.numModes;
   };
 
   /** New networks from the seed, with the current settings (the drawn points are kept). */
@@ -350,6 +410,8 @@
     opts.dSteps = parseInt(this.ctl.k.value, 10);
     opts.lrD = parseFloat(this.ctl['lr-d'].value);
     opts.lrG = parseFloat(this.ctl['lr-g'].value);
+    opts.gOptimizer = this.ctl['opt-g'].value;
+    opts.dOptimizer = this.ctl['opt-d'].value;
     if (this.ctl.schedule.checked) {
       opts.schedule = SCHEDULE;
       opts.lrG = SCHEDULE[0][1];
@@ -529,15 +591,20 @@
   Widget.prototype.presetSaturation = function () {
     var c = this.ctl;
     c.loss.value = SATURATION.loss;
+    c['opt-d'].value = SATURATION.optD;
     c['lr-d'].value = SATURATION.lrD;
+    c['opt-g'].value = SATURATION.optG;
     c['lr-g'].value = SATURATION.lrG;
     c.k.value = SATURATION.k;
     c.schedule.checked = false;
     c.arrows.value = 'fixed';
+    c.speed.value = this.speed = SATURATION.speed;
     if (this.targetName === 'draw' && !this.hasData()) { this.targetName = c.target.value = 'ring'; }
     this.reset();
-    this.say('Saturation preset: saturating loss, lr D 0.02, k = 5, lr G 0.0003. Press Step a few ' +
-      'times: the arrows appear, then D(G(z)) falls to about 0 and they vanish.');
+    this.say('Saturation preset: saturating loss; D: Adam, lr 0.005, k = 1; G: plain SGD, ' +
+      'lr 0.01; slow motion. Press Play: as D learns, the arrows grow, then mean D(G(z)) falls ' +
+      'below 0.05 within about 25 steps and they vanish; G stops. Then switch the loss to ' +
+      'non-saturating, or G to Adam, and watch it move again.');
   };
 
   Widget.prototype.state = function () {
@@ -545,7 +612,8 @@
     return {
       step: t.step, dUpdates: this.dUpdates, playing: this.playing, loss: t.config.loss,
       lrD: t.optD.lr, lrG: t.optG.lr, k: t.config.dSteps, target: t.target.name,
-      numModes: this.hasData() ? t.target.numModes : 0,
+      numModes: this.numModes(), points: this.points.length / 2,
+      optD: t.config.dOptimizer, optG: t.config.gOptimizer,
       modes: m ? m.modes : null, highQuality: m ? m.highQuality : null, rate: this.rate,
       dLoss: t.last.dLoss, gLoss: t.last.gLoss, meanDGz: t.last.meanDGz,
       arrows: this.ctl.arrows.value, arrowLengths: this.arrowLengths ? Array.from(this.arrowLengths) : []
@@ -854,9 +922,11 @@
     g.fillText('[\u2212' + v + ', ' + v + ']\u00b2', W - 5, H - 9);
     g.textAlign = 'left';
     g.textBaseline = 'alphabetic';
+    var nPts = this.points.length / 2, nm = this.numModes();
     var note = this.targetName === 'draw'
-      ? ' Modes: the ' + this.points.length / 2 + ' drawn points (covered: within 3 std = ' +
-        (3 * DRAW_STD).toFixed(2) + ').'
+      ? ' Modes: the ' + nm + (nm === 1 ? ' cluster' : ' clusters') + ' of the ' + nPts +
+        (nPts === 1 ? ' drawn point' : ' drawn points') + ' (points closer than ' +
+        CLUSTER_RADIUS.toFixed(1) + ', whose circles touch, are one cluster).'
       : '';
     this.legend.textContent = legend.join('; ') + '.' + note;
   };
@@ -898,7 +968,11 @@
     g.font = '10px system-ui, sans-serif';
     g.fillStyle = '#666';
     g.textAlign = 'right';
-    var lab = function (v) { return opts.log ? fmt(Math.pow(10, v), 2) : fmt(v, Math.abs(hi - lo) < 2 ? 2 : 1); };
+    var lab = function (v) {
+      if (!opts.log) return fmt(v, Math.abs(hi - lo) < 2 ? 2 : 1);
+      var y = Math.pow(10, v);
+      return y < 0.01 ? y.toExponential(0) : fmt(y, 2); // not '0.00' on a log axis
+    };
     g.fillText(lab(hi), padL - 3, padT + 7);
     g.fillText(lab(lo), padL - 3, H - padB);
     g.textAlign = 'right';
@@ -942,7 +1016,7 @@
   }
 
   Widget.prototype.drawCharts = function () {
-    var h = this.hist, mh = this.metricHist, K = this.hasData() ? this.trainer.target.numModes : 1;
+    var h = this.hist, mh = this.metricHist, K = this.numModes() || 1;
     chart(this.charts.loss, h.step, [
       { y: h.dLoss, color: COLORS.d, label: 'D ' },
       { y: h.gLoss, color: COLORS.fake, label: 'G ' }

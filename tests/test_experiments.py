@@ -153,7 +153,7 @@ def test_compare_rows_values_and_chance(monkeypatch):
     assert [r["loss"] for r in c.rows] == ["hinge", "least-squares"]
     assert c.trainer.step == 20 and c.seconds > 0
     for r in c.rows:
-        assert len(r["values"]["modes"]) == 2 and isinstance(r["converged"], bool)
+        assert len(r["values"]["modes"]) == 2 and isinstance(r["beats_chance"], bool)
     # the same models trained alone
     solo = experiments.RECIPES["ring"].trainer(gd.data.ring(), "least-squares", 1, device="cpu")
     experiments.RECIPES["ring"].run(solo)
@@ -264,7 +264,7 @@ def test_compare_digits_reads_against_the_digit_baselines(monkeypatch, capsys):
             assert len(r[key]) == 2, (r, key)
     names = " ".join(r["name"] for r in obj["chance"])
     assert "real" in names and "noise" in names
-    assert obj["rows"][0]["converged"] is False  # 10 steps learn nothing
+    assert obj["rows"][0]["beats_chance"] is False  # 10 steps learn nothing
 
 
 def test_at_seconds_reads_one_loss_at_a_wall_time(monkeypatch):
@@ -285,3 +285,74 @@ def test_metrics_table_formats_means_spreads_percentages_and_the_reference_row()
     )
     assert "| `saturating` | 9.5 ± 0.5 | 50 ± 10 % | 3 |" in table
     assert "| real | 10.0 | 78 % | |" in table
+
+
+def test_holm_adjusts_a_family_of_p_values():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 with a running maximum
+    p = experiments.holm([0.01, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(p, [0.03, 0.06, 0.06, 0.02])
+    assert experiments.holm([0.5, 0.9])[1] == 1.0  # capped at 1 (0.5 x 2)
+    nan = experiments.holm([0.01, math.nan, 0.02])
+    assert math.isnan(nan[1]) and nan[0] == pytest.approx(0.02)  # NaN does not count in m
+    with pytest.raises(ValueError, match="pvalues"):
+        experiments.holm([0.2, 1.5])
+    with pytest.raises(ValueError, match="pvalues"):
+        experiments.holm([[0.1]])
+
+
+def test_versus_is_welch_against_draws_and_a_one_sample_test_against_one_value():
+    from scipy import stats
+
+    a = np.array([1.0, 2.0, 3.0, 4.5])
+    w = experiments.versus(a, [0.5, 1.0, 1.2])
+    assert w == experiments.welch(a, [0.5, 1.0, 1.2])
+    one = experiments.versus(a, 1.0)
+    res = stats.ttest_1samp(a, 1.0)
+    assert one["p"] == pytest.approx(res.pvalue) and one["diff"] == pytest.approx(a.mean() - 1)
+    lo, hi = one["ci"]
+    assert lo < one["diff"] < hi
+    assert experiments.versus([2.0, 2.0], 1.0)["p"] == 0.0  # no spread, a difference
+    assert math.isnan(experiments.versus([2.0], 1.0)["p"])
+
+
+def test_pairwise_tests_every_pair_and_key_as_one_holm_family(monkeypatch):
+    _tiny(monkeypatch)
+    c = experiments.compare(
+        "ring", losses=["hinge", "least-squares", "saturating"], seeds=[0, 1, 2], device="cpu"
+    )
+    tests = experiments.pairwise(c, ("modes", "high_quality"))
+    assert len(tests) == 6  # 3 pairs x 2 keys
+    ps = [w["p"] for w in tests.values()]
+    np.testing.assert_allclose(
+        [w["p_holm"] for w in tests.values()], experiments.holm(ps), equal_nan=True
+    )
+    w = tests["high_quality", "hinge", "saturating"]
+    ref = experiments.welch(
+        c.row("hinge")["values"]["high_quality"], c.row("saturating")["values"]["high_quality"]
+    )
+    assert w["diff"] == ref["diff"]
+    with pytest.raises(ValueError, match="keys"):
+        experiments.pairwise(c, "fid")
+
+
+def test_compare_adds_the_one_sample_rule_the_regime_count_and_voids_empty_reverse_kl(
+    monkeypatch,
+):
+    _tiny(monkeypatch)
+    c = experiments.compare("ring", losses=["hinge"], seeds=[0, 1], device="cpu")
+    r = c.rows[0]
+    v = r["values"]
+    assert np.all(v["modes_one_sample"] >= v["modes"])  # the looser rule counts more
+    assert np.all(np.isnan(v["reverse_kl"][v["modes"] == 0]))  # void without a covered mode
+    assert r["regime"] == int(np.sum(v["high_quality"] >= experiments.REGIME_HQ))
+    ring = gd.data.ring()
+    noise = c.chance[0]
+    assert noise["values"]["modes_one_sample"].mean() > 0  # chance hits on the ring
+    assert noise["modes"][0] == 0  # none under the count rule
+    on = np.repeat(np.asarray(ring.centers, dtype=float), 10, axis=0)[None]
+    assert experiments.one_sample_modes(ring, on)[0] == 8
+    table = experiments.rows_table(c, [experiments.PACGAN_ROWS["ring"]])
+    assert "beats chance" in table and "modes (one sample)" in table
+    assert "6.3 ± 0.5 / 8" in table  # PacGAN's row sits in the one-sample column
+    beats = "yes" if r["beats_chance"] else "no"
+    assert f"| `hinge` | {beats} |" in table and f"| {r['regime']} of 2 |" in table

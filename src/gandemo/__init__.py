@@ -19,6 +19,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 #: the package's modules, by concept (see the README's layout)
 MODULES = (
+    "claims",
     "dashboard",
     "data",
     "digits",

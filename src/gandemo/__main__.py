@@ -3,7 +3,7 @@
 Examples::
 
     python -m gandemo train --data ring --loss non-saturating --steps 5000 --seed 0
-    python -m gandemo compare --data grid --seeds 5 --json     # chapter 7's comparison
+    python -m gandemo compare --data grid --seeds 10 --json    # chapter 7's comparison
     python -m gandemo train --data mixture --steps 2000 --json
     gandemo train --data grid --steps 8000 --plot grid.png --save grid.pt
     gandemo train --resume grid.pt --steps 2000 --save grid.pt    # 2000 more steps
@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a loss to compare (repeatable; default: all five)",
     )
-    c.add_argument("--seeds", type=_positive_int, default=5, help="seeds 0..N-1 per loss")
+    c.add_argument("--seeds", type=_positive_int, default=10, help="seeds 0..N-1 per loss")
     c.add_argument("--steps", type=_positive_int, default=None, help="default: the recipe's")
     c.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     c.add_argument("--json", action="store_true", help="print one JSON object on the last line")
@@ -639,7 +639,7 @@ def format_comparison(result: dict) -> str:
     ]
     for r in result["rows"] + result["chance"]:
         name = r.get("loss", r.get("name"))
-        flag = "" if r.get("converged", True) else "  (not converged: not ranked)"
+        flag = "" if r.get("beats_chance", True) else "  (does not beat chance: not ranked)"
         lines.append(
             f"{name:{name_w}}  {r['runs']:4d}  "
             + "  ".join(f"{cell(r, k):>16}" for k in keys)

@@ -61,7 +61,7 @@ def frame_steps(steps: int, frames: int, early: int = 0, start: int = 0) -> list
 def _eval_metrics(trainer, e: int) -> dict:
     """Model ``e``'s quality metrics on the trainer's fixed evaluation codes (the samples of
     the history's metric records)."""
-    x = trainer._generate(trainer._z_eval[e : e + 1], trainer.sampling_weights[e : e + 1])[0]
+    x = trainer.evaluation_samples(e)
     return target_metrics(trainer.data, x[:, 0] if trainer.dim == 1 else x)
 
 

@@ -1406,7 +1406,7 @@ class Trainer:
         self.history._append_metrics(self.step, self._metrics_now())
 
     def _metrics_now(self) -> dict[str, np.ndarray]:
-        fake = self._generate(self._z_eval)
+        fake = self.evaluation_samples()
         rows: dict[str, list[float]] = {}
         for e in range(self.n_models):
             values = target_metrics(self.data, fake[e, :, 0] if self.dim == 1 else fake[e])
@@ -1751,6 +1751,16 @@ class Trainer:
             z = torch.randn(n, k, generator=torch.Generator().manual_seed(seed))
         rows = self.sampling_weights[e : e + 1]
         return torch.from_numpy(self._generate(z.unsqueeze(0), rows)[0])
+
+    def evaluation_samples(self, model: int | None = None) -> np.ndarray:
+        """The examples the metric records score: every model's (``model=None``, ``(E, n,
+        dim)``) or one model's (``(n, dim)``) generator, sampling weights as in the records,
+        applied to its fixed evaluation codes (``metric_samples`` of them, seeded by the
+        model's seed)."""
+        if model is None:
+            return self._generate(self._z_eval)
+        e = self._check_model(model)
+        return self._generate(self._z_eval[e : e + 1], self.sampling_weights[e : e + 1])[0]
 
     def samples(self, n: int, *, seed: int = 0) -> np.ndarray:
         """``n`` examples of every model from the same seeded latent codes, ``(E, n, dim)``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fakes import tiny_recipe
 
 import gandemo as gd
 from gandemo import claims, experiments
@@ -27,22 +28,7 @@ def test_claims_report_wraps_to_the_column_and_check_names_what_fails():
 
 
 def _tiny(monkeypatch):
-    tiny = experiments.Recipe(
-        dict(
-            width=8,
-            depth=1,
-            batch_size=16,
-            threads=1,
-            record_every=5,
-            metric_every=10,
-            metric_samples=300,
-        ),
-        ((0, 1e-3, 1e-3), (20, 5e-4, 5e-4)),
-        30,
-    )
-    monkeypatch.setitem(experiments.RECIPES, "ring", tiny)
-    monkeypatch.setitem(experiments.RECIPES, "grid", tiny)
-    return tiny
+    return tiny_recipe(monkeypatch, steps=30, metric_samples=300, targets=("ring", "grid"))
 
 
 def _is_report(c):

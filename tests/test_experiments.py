@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from fakes import tiny_recipe
 
 import gandemo as gd
 from gandemo import experiments
@@ -84,20 +85,7 @@ def test_welch_matches_scipy_and_handles_degenerate_samples():
 
 
 def _tiny(monkeypatch):
-    tiny = experiments.Recipe(
-        dict(
-            width=8,
-            depth=1,
-            batch_size=16,
-            threads=1,
-            record_every=5,
-            metric_every=10,
-            metric_samples=500,
-        ),
-        ((0, 1e-3, 1e-3), (10, 5e-4, 5e-4)),
-        20,
-    )
-    monkeypatch.setitem(experiments.RECIPES, "ring", tiny)
+    return tiny_recipe(monkeypatch)
 
 
 def test_published_recipe_of_losses_that_differ_only_in_the_rate_trains_them_as_one_run(

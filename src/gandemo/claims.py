@@ -377,8 +377,7 @@ def zoo(result, seeds_before: int | None = None) -> Claims:
     def pair(key, a, b):  # significant difference a - b > 0, with its evidence
         w = tests.get((key, a, b))
         if w is None:
-            w = tests[key, b, a]
-            w = {**w, "diff": -w["diff"], "ci": (-w["ci"][1], -w["ci"][0])}
+            w = _flip(tests[key, b, a])
         return _larger(w), _ci(w, 100 if key == "high_quality" else 1, 1)
 
     d = mode_drops(result.trainer)

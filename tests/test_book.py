@@ -155,36 +155,56 @@ def test_printed_output_fits_the_column(built_book, nb_path):
     )
 
 
-def _table_rows(built_book, page: str, header: str, first_cell: str = "") -> list[list[str]]:
-    """The body rows of the first table of ``page`` with a ``header`` column (and, if given, a
-    row whose first cell starts with ``first_cell``)."""
+def _tables_rows(built_book, page: str, header: str) -> list[list[list[str]]]:
+    """The body rows of every table of ``page`` with a ``header`` column, in page order."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup((built_book / f"{page}.html").read_text(), "html.parser")
+    found = []
     for table in soup.find_all("table"):
         heads = [th.get_text(strip=True) for th in table.find_all("th")]
         if header in heads:
-            rows = [
-                [td.get_text(strip=True) for td in tr.find_all("td")]
-                for tr in table.find_all("tr")
-                if tr.find("td")
-            ]
-            if not first_cell or any(r and r[0].startswith(first_cell) for r in rows):
-                return rows
-    raise AssertionError(f"{page}: no table with a {header!r} column")
+            found.append(
+                [
+                    [td.get_text(strip=True) for td in tr.find_all("td")]
+                    for tr in table.find_all("tr")
+                    if tr.find("td")
+                ]
+            )
+    assert found, f"{page}: no table with a {header!r} column"
+    return found
+
+
+def _table_rows(built_book, page: str, header: str, first_cell: str = "") -> list[list[str]]:
+    """The body rows of the first table of ``page`` with a ``header`` column (and, if given, a
+    row whose first cell starts with ``first_cell``)."""
+    for rows in _tables_rows(built_book, page, header):
+        if not first_cell or any(r and r[0].startswith(first_cell) for r in rows):
+            return rows
+    raise AssertionError(f"{page}: no {header!r} table with a row starting {first_cell!r}")
 
 
 @pytest.mark.book
 def test_zoo_table_comes_from_the_build(built_book):
-    rows = _table_rows(built_book, "chapters/07_loss_zoo", "modes covered")  # the ring's table
+    from gandemo.claims import BOOK_SEEDS
     from gandemo.losses import LOSSES
 
-    names = [r[0] for r in rows]
-    assert [n.split("(")[0].strip() for n in names[: len(LOSSES)]] == list(LOSSES)
-    assert any("PacGAN" in n for n in names) and sum(n.startswith("chance") for n in names) == 2
-    for r in rows:
-        assert "±" in r[1] and r[1].endswith("/ 8"), r
-    assert all(r[4] == "5" for r in rows[: len(LOSSES)])  # five seeds per loss
+    n = str(len(BOOK_SEEDS))
+    for modes in ("/ 8", "/ 25"):  # the ring's table, then the grid's
+        rows = next(
+            rows
+            for rows in _tables_rows(built_book, "chapters/07_loss_zoo", "modes (count rule)")
+            if rows and rows[0][3].endswith(modes)
+        )
+        names = [r[0] for r in rows]
+        trained = rows[: len(LOSSES)]
+        assert [r[0] for r in trained] == list(LOSSES), names
+        assert any("PacGAN" in x for x in names) and sum(x.startswith("chance") for x in names) == 2
+        for r in rows:
+            assert len(r) == 8 and "±" in r[3] and r[3].endswith(modes), r  # one-sample rule
+        for r in trained:
+            assert r[1] in ("yes", "no") and "±" in r[2] and r[2].endswith(modes), r
+            assert r[5].endswith(f"of {n}") and r[7] == n, r  # runs at >= 90 % HQ; seeds
 
 
 @pytest.mark.book

@@ -15,7 +15,7 @@ import gandemo as gd
 
 pytestmark = pytest.mark.heldout
 
-HELD_OUT = list(range(10, 20))
+HELD_OUT = list(gd.claims.HELD_OUT_SEEDS)
 
 
 def test_chapter6_one_dimension_lag_claims_hold_on_held_out_seeds():

@@ -23,6 +23,7 @@ import numpy as np
 from . import experiments as ex
 
 __all__ = [
+    "BOOK_SEEDS",
     "Claim",
     "Claims",
     "digits_five_steps",
@@ -31,6 +32,7 @@ __all__ = [
     "early_d_fake",
     "early_saturation",
     "FIVE_STEP_BUDGET",
+    "HELD_OUT_SEEDS",
     "longer_budget",
     "median_logits",
     "mode_drops",
@@ -42,6 +44,11 @@ __all__ = [
     "tail_means",
     "zoo",
 ]
+
+#: The seeds chapters 6-8 train each compared row on.
+BOOK_SEEDS = tuple(range(10))
+#: The seeds ``tests/test_heldout.py`` checks the same claims on: never used by a chapter.
+HELD_OUT_SEEDS = tuple(range(10, 20))
 
 #: Mean :math:`D(G(z))` over a run's last 100 steps below which the run counts as saturated.
 SATURATED = 1e-3

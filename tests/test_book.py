@@ -132,17 +132,7 @@ def test_the_width_check_finds_wide_printed_lines():
     assert [line.split(":")[0] for line in _wide_output_lines(nb)] == ["cell a", "cell b", "cell c"]
 
 
-_BEING_FIXED = pytest.mark.xfail(strict=False, reason="chapters 6-8: being fixed")
-
-
-@pytest.mark.parametrize(
-    "nb_path",
-    [
-        pytest.param(p, marks=_BEING_FIXED) if p.name[:2] in {"06", "07", "08"} else p
-        for p in CHAPTERS
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
 def test_printed_output_fits_the_column(built_book, nb_path):
     """No printed line of an executed chapter is wider than the page's column (about 72
     characters): a wider line overflows it and the reader has to scroll sideways. Reads the

@@ -42,6 +42,24 @@ def test_recipe_run_applies_the_rates_and_split_runs_match():
     np.testing.assert_array_equal(whole.history.g_loss, split.history.g_loss)
 
 
+def test_recipe_describe_says_what_trains_within_the_column():
+    ring = experiments.RECIPES["ring"]
+    text = ring.describe("ring: ")
+    assert text.startswith("ring: ") and max(len(line) for line in text.splitlines()) <= 72
+    flat = " ".join(text.split())
+    s = ring.settings
+    assert f"{s['depth']} x {s['width']} ReLU units" in flat
+    assert f"{ring.steps} steps" in flat and f"minibatch {s['batch_size']}" in flat
+    for start, lr, _ in ring.schedule:
+        assert f"{lr:g} from step {start}" in flat
+    digits = " ".join(experiments.RECIPES["digits"].describe().split())
+    assert "LeakyReLU (0.2)" in digits and "tanh outputs" in digits
+    split = experiments.Recipe({"d_steps": 5}, ((0, 1e-3, {"hinge": 2e-3}),), 10, "a test")
+    flat = " ".join(split.describe(width=40).split())
+    assert "5 D steps per G step" in flat and "G 0.001, D per loss from step 0" in flat
+    assert flat.endswith("(a test)")
+
+
 def test_every_recipe_and_published_setting_builds_a_trainer():
     for name, recipe in experiments.RECIPES.items():
         t = recipe.trainer(gd.data.target(name), "non-saturating", 0, device="cpu")

@@ -22,10 +22,12 @@ and :data:`PACGAN_ROWS` the published rows of PacGAN (Lin et al., 2018) to read 
 
 from __future__ import annotations
 
+import inspect
 import math
+import textwrap
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -73,7 +75,7 @@ class Recipe:
         schedule: ``((from_step, lr_g, lr_d), ...)``, the first entry from step 0; a rate is a
             number, or a mapping from loss name to a number (each loss at its own rate).
         steps: generator steps of a full run.
-        note: where the recipe comes from, in one line.
+        note: where the recipe comes from, in a few words (:meth:`describe` says the rest).
     """
 
     settings: dict
@@ -88,6 +90,43 @@ class Recipe:
         if starts != sorted(set(starts)):
             raise ValueError(f"schedule steps must increase; got {starts}")
         check_positive_int(self.steps, "steps")
+
+    def describe(self, prefix: str = "recipe: ", width: int = 72) -> str:
+        """The recipe in words after ``prefix``, generated from its settings and schedule (so
+        the words cannot drift from what trains), wrapped to ``width`` columns.
+
+        Introduced in :doc:`/chapters/06_train_live`.
+        """
+        defaults = {
+            k: v.default for k, v in inspect.signature(Trainer).parameters.items() if k != "data"
+        }
+        s = {**defaults, **self.settings}
+        units = "ReLU" if s["slope"] == 0 else f"LeakyReLU ({s['slope']:g})"
+        d_steps = f"{s['d_steps']} D step{'s' if s['d_steps'] > 1 else ''} per G step"
+        parts = [
+            f"generator and discriminator {s['depth']} x {s['width']} {units} units",
+            f"{s['latent_dim']}-D latent codes",
+            *(["tanh outputs"] if s["g_output"] == "tanh" else []),
+            f"minibatch {s['batch_size']}",
+            d_steps,
+            f"Adam betas {tuple(s['betas'])}",
+            *([f"generator EMA {s['ema']:g}"] if s["ema"] else []),
+            f"{self.steps} steps",
+        ]
+
+        def rate(v):
+            return "per loss" if isinstance(v, Mapping) else f"{v:g}"
+
+        rates = [
+            f"{rate(g)} from step {start}"
+            if rate(g) == rate(d)
+            else f"G {rate(g)}, D {rate(d)} from step {start}"
+            for start, g, d in self.schedule
+        ]
+        text = "; ".join(parts) + "; learning rate " + ", then ".join(rates)
+        if self.note:
+            text += f" ({self.note})"
+        return textwrap.fill(prefix + text, width, subsequent_indent="  ", break_on_hyphens=False)
 
     def trainer(self, data, loss, seed, **overrides) -> Trainer:
         """A :class:`~gandemo.training.Trainer` with this recipe's settings (``overrides`` win)
@@ -144,14 +183,14 @@ _RING = Recipe(
     _TOY,
     ((0, 2e-3, 2e-3), (1500, 5e-4, 5e-4)),
     3000,
-    "ReLU MLPs (4 x 64), Adam (0.5, 0.999), 2e-3 then 5e-4, generator EMA 0.99",
+    "tuned in benchmarks/bench_quality.py",
 )
 
 #: The book's recipes, by target name (see ``benchmarks/bench_quality.py`` for how the ring's
 #: was found).
 RECIPES: dict[str, Recipe] = {
     "ring": _RING,
-    "grid": replace(_RING, note="the ring's recipe"),
+    "grid": replace(_RING, note="the ring's recipe, unchanged"),
     "digits": Recipe(
         dict(
             latent_dim=16,
@@ -168,7 +207,6 @@ RECIPES: dict[str, Recipe] = {
         ),
         ((0, 5e-4, 5e-4),),
         4000,
-        "16-D latent codes, 2 x 256 LeakyReLU units, tanh pixels, Adam 5e-4, generator EMA 0.99",
     ),
 }
 

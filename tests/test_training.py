@@ -1000,7 +1000,7 @@ def test_public_names():
 def test_no_private_torch_names_in_the_package():
     """The package uses public PyTorch only: no ``torch._x``, ``torch.nn._x``, ``from torch._x``
     or ``from torch import _x``."""
-    src = Path(training.__file__).parent
+    src = Path(training.__file__).parent.parent  # the whole package
     pattern = re.compile(
         r"\btorch(\.[A-Za-z]\w*)*\._\w|from\s+torch(\.\w+)*\s+import\s+[^\n]*\b_[A-Za-z]"
     )
@@ -1447,7 +1447,7 @@ def test_a_save_that_fails_halfway_leaves_the_previous_checkpoint(tmp_path, monk
             self.f.flush()
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(training.os, "fdopen", HalfThenFull)
+    monkeypatch.setattr(training.checkpoint.os, "fdopen", HalfThenFull)
     with pytest.raises(OSError, match=re.escape(str(path))) as info:
         t.save(path)
     assert "No space left" in str(info.value) and "unchanged" in str(info.value)
@@ -1470,7 +1470,7 @@ def test_an_interrupt_during_a_save_leaves_no_temporary_file(tmp_path, monkeypat
     def interrupted(fd):  # Ctrl-C once the temporary file is written, before the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.os, "fsync", interrupted)
+    monkeypatch.setattr(training.checkpoint.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         t.save(path)
     monkeypatch.undo()
@@ -2084,8 +2084,8 @@ def test_save_replaces_nothing_but_a_regular_file(tmp_path):
         assert str(path) in str(info.value)
     assert os.path.islink(link) and not os.path.isfile(pipe)
     assert sorted(os.listdir(tmp_path)) == ["link.pt", "pipe.pt"]
-    with pytest.raises(ValueError, match="not a regular file"):
-        training.check_writable_file("/dev/null", "checkpoint path")  # a check: nothing written
+    with pytest.raises(ValueError, match="not a regular file"):  # a check: nothing written
+        training.checkpoint.check_writable_file("/dev/null", "checkpoint path")
 
 
 def test_save_respects_a_write_protected_file(tmp_path):

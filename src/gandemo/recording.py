@@ -96,9 +96,9 @@ class FrameRecorder(Callback):
     def __init__(self, trainer, at, models=0, points: np.ndarray | None = None, n: int = 1000):
         self.at = sorted({check_nonnegative_int(int(s), "at") for s in at})
         if isinstance(models, Mapping):
-            self.models = {label: trainer._check_model(e) for label, e in models.items()}
+            self.models = {label: trainer.check_model(e) for label, e in models.items()}
         else:
-            e = trainer._check_model(models)
+            e = trainer.check_model(models)
             self.models = {e: e}
         if not self.models:
             raise ValueError("models must name at least one model")

@@ -308,7 +308,7 @@ def saturation_curves(
     h = trainer.history
     models = list(range(trainer.n_models)) if models is None else [int(e) for e in models]
     for e in models:
-        trainer._check_model(e)
+        trainer.check_model(e)
     fig, (ax_d, ax_g) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     colors = LOSS_COLORS
     seen = set()

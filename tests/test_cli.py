@@ -67,6 +67,36 @@ def test_options_reach_the_trainer(capsys):
     assert code == 0
 
 
+def test_train_trains_the_books_recipe_unless_told_otherwise(capsys, monkeypatch):
+    import gandemo.__main__ as cli
+    from gandemo.experiments import RECIPES
+
+    built = []
+    build = cli._build
+
+    def spy(args):
+        built.append(build(args))
+        return built[-1]
+
+    monkeypatch.setattr(cli, "_build", spy)
+    recipe = RECIPES["ring"]
+    code, out, _ = run_cli(capsys, "--data", "ring", "--steps", "1600", "--width", "16", "--json")
+    trainer, schedule = built[-1]
+    assert code == 0 and schedule is recipe and trainer.step == 1600
+    for key, value in recipe.settings.items():
+        if key not in ("width", "metric_every"):  # given; the command line scores at the end
+            assert trainer.config[key] == value, key
+    assert trainer.config["width"] == 16
+    (_, g0, d0), (switch, g1, d1) = recipe.schedule
+    assert switch < 1600 and (trainer.config["lr_g"], trainer.config["lr_d"]) == (g1, d1)
+    code, out, _ = run_cli(capsys, "--data", "ring", "--lr", "1e-3", "--json", *FAST)
+    trainer, schedule = built[-1]
+    assert code == 0 and schedule is None and trainer.config["lr_g"] == 1e-3
+    code, out, _ = run_cli(capsys, "--data", "mixture", "--json", *FAST)
+    trainer, schedule = built[-1]
+    assert trainer.config["depth"] == 2 and trainer.config["ema"] is None  # engine defaults
+
+
 @pytest.mark.parametrize("name", ["ring", "gaussian"])
 def test_plot_is_written(capsys, tmp_path, name):
     path = tmp_path / f"{name}.png"

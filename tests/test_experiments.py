@@ -42,6 +42,28 @@ def test_recipe_run_applies_the_rates_and_split_runs_match():
     np.testing.assert_array_equal(whole.history.g_loss, split.history.g_loss)
 
 
+def test_recipe_run_stops_at_an_interrupt_and_recipe_for_covers_every_target():
+    r = experiments.Recipe(
+        dict(width=8, depth=1, batch_size=16, record_every=5, metric_every=100),
+        ((0, 1e-3, 1e-3), (20, 1e-4, 1e-4)),
+        40,
+    )
+    t = r.trainer(gd.data.ring(), "non-saturating", 0)
+
+    def stop_early(trainer, n):  # a callback (or Ctrl-C) stops the first phase
+        trainer.run(5, progress=False)
+        trainer.should_stop = True
+
+    r.run(t, step=stop_early)
+    assert t.step == 5 and t.config["lr_g"] == 1e-3  # the second phase never started
+    for name in gd.data.TARGETS:
+        recipe = experiments.recipe_for(name)
+        assert recipe is experiments.RECIPES.get(name, recipe) and recipe.steps > 0
+    assert experiments.recipe_for("gaussian").settings == {}
+    with pytest.raises(ValueError, match="target must be one of"):
+        experiments.recipe_for("moons")
+
+
 def test_recipe_describe_says_what_trains_within_the_column():
     ring = experiments.RECIPES["ring"]
     text = ring.describe("ring: ")

@@ -34,6 +34,7 @@ where they stand, prints the result marked as interrupted and exits with 130 (14
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -46,6 +47,7 @@ try:  # the libraries load for a few seconds; a Ctrl-C then loses nothing
 
     from . import data
     from .dirac import SCHEMES
+    from .experiments import DEFAULT_STEPS, Recipe, recipe_for
     from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
     from .utils import (
         check_nonnegative_int,
@@ -68,24 +70,11 @@ DATASETS = {name: t.description for name, t in data.TARGETS.items()}
 METRIC_SAMPLES = 2500
 EXIT_INTERRUPTED = 130
 
-#: The defaults of ``train``'s settings; with ``--resume`` the checkpoint's settings hold, and
-#: giving one of these options is an error (the parser's own default is None, meaning "not
-#: given").
-TRAIN_DEFAULTS = dict(
-    data="ring",
-    loss="non-saturating",
-    seed=0,
-    batch_size=None,
-    d_steps=1,
-    beta1=0.5,
-    beta2=0.999,
-    width=None,
-    depth=2,
-    latent_dim=None,
-    slope=0.2,
-    ema=None,
-    scheme="alternating",
-)
+#: ``train``'s target when ``--data`` is not given. Every other setting of a new run comes from
+#: the target's recipe (:func:`gandemo.experiments.recipe_for`, the settings the book trains
+#: with), then the engine's defaults; an option given wins. With ``--resume`` the checkpoint's
+#: settings hold (the parser's own default is None, meaning "not given").
+DEFAULT_DATA = "ring"
 
 #: Settings and memory: a run whose estimated working memory exceeds this share of the
 #: machine's memory is refused before it starts (instead of an allocator traceback, or the
@@ -182,24 +171,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a GAN on a toy target and print a summary",
         description="Train a GAN on a toy target and print one summary line.",
     )
-    d = TRAIN_DEFAULTS
-    t.add_argument("--data", choices=sorted(DATASETS), default=None, help="the target (ring)")
+    d = {k: p.default for k, p in inspect.signature(Trainer).parameters.items()}
+    t.epilog = (
+        "Unless given, a setting is the target's recipe's (the one the book trains with; "
+        "`compare` uses it too), else the engine's default in parentheses. Without --lr "
+        "options the recipe's learning-rate schedule applies."
+    )
+    t.add_argument("--data", choices=sorted(DATASETS), default=None, help=f"({DEFAULT_DATA})")
     t.add_argument("--loss", choices=sorted(LOSSES), default=None, help=f"({d['loss']})")
-    t.add_argument("--steps", type=_positive_int, default=5000, help="generator updates")
-    t.add_argument("--seed", type=_seed, default=None, help="(0)")
-    t.add_argument("--batch-size", type=_positive_int, default=None)
-    t.add_argument("--d-steps", type=_nonnegative_int, default=None, help="D updates per G (1)")
+    t.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=None,
+        help=f"generator updates (the recipe's budget; {DEFAULT_STEPS} without one)",
+    )
+    t.add_argument("--seed", type=_seed, default=None, help=f"({d['seed']})")
+    t.add_argument("--batch-size", type=_positive_int, default=None, help=f"({d['batch_size']})")
+    t.add_argument(
+        "--d-steps", type=_nonnegative_int, default=None, help=f"D updates per G ({d['d_steps']})"
+    )
     t.add_argument("--lr", type=_positive_float, default=None, help="both learning rates")
     t.add_argument("--lr-g", type=_positive_float, default=None, help="generator learning rate")
     t.add_argument("--lr-d", type=_positive_float, default=None, help="discriminator lr")
-    t.add_argument("--beta1", type=_beta, default=None, help="Adam's beta1 (0.5)")
-    t.add_argument("--beta2", type=_beta, default=None, help="Adam's beta2 (0.999)")
-    t.add_argument("--width", type=_positive_int, default=None, help="hidden units per layer")
-    t.add_argument("--depth", type=_positive_int, default=None, help="hidden layers (2)")
-    t.add_argument("--latent-dim", type=_positive_int, default=None)
-    t.add_argument("--slope", type=_beta, default=None, help="LeakyReLU slope (0.2; 0: ReLU)")
-    t.add_argument("--ema", type=_decay, default=None, help="decay of a generator EMA")
-    t.add_argument("--scheme", choices=SCHEMES, default=None, help="(alternating)")
+    t.add_argument("--beta1", type=_beta, default=None, help=f"Adam's beta1 ({d['betas'][0]})")
+    t.add_argument("--beta2", type=_beta, default=None, help=f"Adam's beta2 ({d['betas'][1]})")
+    t.add_argument("--width", type=_positive_int, default=None, help=f"units ({d['width']})")
+    t.add_argument("--depth", type=_positive_int, default=None, help=f"layers ({d['depth']})")
+    t.add_argument("--latent-dim", type=_positive_int, default=None, help=f"({d['latent_dim']})")
+    t.add_argument(
+        "--slope", type=_beta, default=None, help=f"LeakyReLU slope ({d['slope']}; 0: ReLU)"
+    )
+    t.add_argument("--ema", type=_decay, default=None, help="decay of a generator EMA (none)")
+    t.add_argument("--scheme", choices=SCHEMES, default=None, help=f"({d['scheme']})")
     t.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.add_argument("--plot", metavar="FILE", default=None, help="save the final picture here")
@@ -374,18 +377,20 @@ def _check_train_args(args) -> None:
             f"checkpoint"
         )
     if args.resume is not None:
+        if args.steps is None:
+            args.steps = DEFAULT_STEPS
         return  # the settings are checked against the checkpoint's once it is read
-    for key, value in TRAIN_DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    settings = {**data.TARGETS[args.data].settings, **_given_sizes(args)}
-    defaults = _trainer_defaults()
+    if args.data is None:
+        args.data = DEFAULT_DATA
+    if args.steps is None:
+        args.steps = recipe_for(args.data).steps
+    s = _run_settings(args)
     _check_memory(
         1,
-        width=settings.get("width", defaults["width"]),
-        depth=args.depth,
-        batch_size=settings.get("batch_size", defaults["batch_size"]),
-        latent_dim=settings.get("latent_dim", defaults["latent_dim"]),
+        width=s["width"],
+        depth=s["depth"],
+        batch_size=s["batch_size"],
+        latent_dim=s["latent_dim"],
         what="this run",
     )
 
@@ -406,18 +411,27 @@ def _check_resumed_settings(args, config: dict) -> None:
         )
 
 
-def _given_sizes(args) -> dict:
-    return {
-        k: getattr(args, k)
-        for k in ("batch_size", "width", "latent_dim")
-        if getattr(args, k) is not None
-    }
+def _run_settings(args) -> dict:
+    """The :class:`~gandemo.training.Trainer` settings of a new run: the engine's defaults,
+    then the target's recipe, then the options given (learning rates aside)."""
+    s = {**_trainer_defaults(), **recipe_for(args.data).settings}
+    for key in _FIXED_BY_CHECKPOINT:
+        if key not in ("beta1", "beta2") and getattr(args, key) is not None:
+            s[key] = getattr(args, key)
+    betas = list(s["betas"])
+    for i, key in enumerate(("beta1", "beta2")):
+        if getattr(args, key) is not None:
+            betas[i] = getattr(args, key)
+    s["betas"] = tuple(betas)
+    return s
 
 
 def _trainer_defaults() -> dict:
-    import inspect
-
-    return {k: p.default for k, p in inspect.signature(Trainer).parameters.items()}
+    return {
+        k: p.default
+        for k, p in inspect.signature(Trainer).parameters.items()
+        if k not in ("data", "_networks")
+    }
 
 
 def _memory_bytes() -> float:
@@ -468,8 +482,9 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def _build(args) -> Trainer:
-    """The trainer the arguments describe: a new one, or the one ``--resume`` names."""
+def _build(args) -> tuple[Trainer, Recipe | None]:
+    """The trainer the arguments describe, a new one or the one ``--resume`` names, and the
+    schedule to train it along (a recipe; None: constant learning rates)."""
     lr_g = args.lr_g if args.lr_g is not None else args.lr
     lr_d = args.lr_d if args.lr_d is not None else args.lr
     if args.resume is not None:
@@ -489,27 +504,20 @@ def _build(args) -> Trainer:
                 f"be continued"
             )
         trainer.set_learning_rates(lr_g=lr_g, lr_d=lr_d)
-        return trainer
+        return trainer, None
     target = make_data(args.data)
-    settings = dict(data.TARGETS[args.data].settings)
-    for key, value in (*_given_sizes(args).items(), ("lr_g", lr_g), ("lr_d", lr_d)):
-        if value is not None:
-            settings[key] = value
-    return Trainer(
-        target,
-        loss=args.loss,
-        depth=args.depth,
-        d_steps=args.d_steps,
-        betas=(args.beta1, args.beta2),
-        scheme=args.scheme,
-        slope=args.slope,
-        ema=args.ema,
+    recipe = recipe_for(args.data)
+    _, first_g, first_d = recipe.schedule[0]
+    settings = dict(
+        _run_settings(args),
+        lr_g=first_g if lr_g is None else lr_g,
+        lr_d=first_d if lr_d is None else lr_d,
         device=args.device,
-        seed=args.seed,
         metric_every=args.steps,
         metric_samples=METRIC_SAMPLES,
-        **settings,
     )
+    schedule = recipe if lr_g is None and lr_d is None else None
+    return Trainer(target, **settings), schedule
 
 
 def _error(text: str, code: int = 2) -> int:
@@ -561,13 +569,18 @@ def _train(args) -> int:
     with _StopSignals() as stop:
         try:  # every argument and every output path is checked before a step is trained
             _check_train_args(args)
-            trainer = _build(args)
+            trainer, schedule = _build(args)
         except ValueError as exc:
             return _error(str(exc))
         start = trainer.step
         t0 = time.perf_counter()
         try:
-            trainer.run(args.steps, progress=args.progress)
+            if schedule is None:
+                trainer.run(args.steps, progress=args.progress)
+            else:  # the recipe's learning rates, phase by phase (a Ctrl-C ends them all)
+                schedule.run(
+                    trainer, start + args.steps, step=lambda t, n: t.run(n, progress=args.progress)
+                )
         except TrainingDiverged as exc:
             kept = (
                 f"; {args.save} was not overwritten"

@@ -25,6 +25,7 @@ current figure, and the chapters add a frame player over recorded snapshots.
 from __future__ import annotations
 
 import base64
+import inspect
 import threading
 import time
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from . import widgets
 from .data import TARGETS
-from .experiments import RECIPES
+from .experiments import RECIPES, recipe_for
 from .plots.training import TrainingFigure, latent_lines, metric_text
 from .training import LOSSES, Callback, Trainer, TrainingDiverged
 from .utils import check_nonnegative_int, check_positive, check_positive_int
@@ -183,17 +184,11 @@ class TrainingDashboard:
     @staticmethod
     def _base(target: str) -> dict:
         """The target's recipe settings (or its own), with the first learning rates."""
-        if target in RECIPES:
-            recipe = RECIPES[target]
-            _, lr_g, lr_d = recipe.schedule[0]
-            base = dict(recipe.settings, lr_g=lr_g, lr_d=lr_d)
-        else:
-            base = dict(TARGETS[target].settings)
-        base.setdefault("lr_g", 1e-3)
-        base.setdefault("lr_d", 1e-3)
-        base.setdefault("d_steps", 1)
-        base.setdefault("batch_size", 128)
-        return base
+        recipe = recipe_for(target)
+        _, lr_g, lr_d = recipe.schedule[0]
+        defaults = inspect.signature(Trainer).parameters
+        base = {k: defaults[k].default for k in ("d_steps", "batch_size")}
+        return dict(base, **recipe.settings, lr_g=lr_g, lr_d=lr_d)
 
     def _options(self) -> dict:
         """The :class:`Trainer` arguments of the current settings."""

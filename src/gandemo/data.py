@@ -290,30 +290,25 @@ class Target:
     Attributes:
         description: one line for menus and ``--help``.
         make: builds the target.
-        settings: the :class:`gandemo.training.Trainer` settings it needs (its defaults
-            otherwise), e.g. a tanh generator for images.
+
+    How a target is trained (its recipe) is :func:`gandemo.experiments.recipe_for`'s to say.
     """
 
     description: str
     make: object
-    settings: dict
 
 
 #: The targets the command line and the dashboard offer, by name.
 TARGETS: dict[str, Target] = {
-    "ring": Target("8 Gaussians on the unit circle, std 0.01 (2-D)", ring, {}),
-    "grid": Target("25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (2-D)", grid, {}),
-    "gaussian": Target("N(2, 0.5^2) on the line (1-D)", lambda: Gaussian1D(2.0, 0.5), {}),
+    "ring": Target("8 Gaussians on the unit circle, std 0.01 (2-D)", ring),
+    "grid": Target("25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (2-D)", grid),
+    "gaussian": Target("N(2, 0.5^2) on the line (1-D)", lambda: Gaussian1D(2.0, 0.5)),
     "mixture": Target(
         "0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (1-D)",
         lambda: GaussianMixture1D((-2.0, 2.0), (0.5, 0.5)),
-        {},
     ),
     "digits": Target(
-        "scikit-learn's 1797 handwritten digits, 8 x 8 pixels in [-1, 1] (64-D)",
-        _digits,
-        # chapter 8's architecture: a 16-D latent code, 256 units, tanh pixels
-        dict(latent_dim=16, width=256, g_output="tanh", batch_size=64, lr_g=5e-4, lr_d=5e-4),
+        "scikit-learn's 1797 handwritten digits, 8 x 8 pixels in [-1, 1] (64-D)", _digits
     ),
 }
 

@@ -58,6 +58,8 @@ __all__ = [
     "published_recipe",
     "Recipe",
     "RECIPES",
+    "recipe_for",
+    "DEFAULT_STEPS",
     "rows_table",
     "versus",
     "welch",
@@ -162,6 +164,8 @@ class Recipe:
                 trainer.run(n, progress=False)
             else:
                 step(trainer, n)
+            if trainer.interrupted or trainer.should_stop:  # Ctrl-C or a callback: no next phase
+                break
         return trainer
 
 
@@ -209,6 +213,23 @@ RECIPES: dict[str, Recipe] = {
         4000,
     ),
 }
+
+
+#: Generator steps of a run on a target without a recipe (:func:`recipe_for`).
+DEFAULT_STEPS = 5000
+
+
+def recipe_for(target: str) -> Recipe:
+    """How the command line and the dashboard train the named target (a key of
+    :data:`gandemo.data.TARGETS`): its recipe in :data:`RECIPES`, else (the 1-D targets) the
+    engine's own defaults at constant learning rates for :data:`DEFAULT_STEPS` steps."""
+    if target in RECIPES:
+        return RECIPES[target]
+    if target not in data_module.TARGETS:
+        raise ValueError(f"target must be one of {sorted(data_module.TARGETS)}; got {target!r}")
+    defaults = inspect.signature(Trainer).parameters
+    rates = (0, defaults["lr_g"].default, defaults["lr_d"].default)
+    return Recipe({}, (rates,), DEFAULT_STEPS, "the engine's defaults")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ def test_recipe_phases_follow_the_schedule():
     r = experiments.Recipe({}, ((0, 1e-3, 2e-3), (100, 1e-4, 2e-4)), 250)
     assert r.phases() == [(100, 1e-3, 2e-3), (150, 1e-4, 2e-4)]
     assert r.phases(80) == [(80, 1e-3, 2e-3)]
+    assert [r.rates_at(s) for s in (0, 99, 100, 10_000)] == [(1e-3, 2e-3)] * 2 + [(1e-4, 2e-4)] * 2
     assert r.phases(start=120) == [(130, 1e-4, 2e-4)]
     assert r.phases(start=250) == []
 

@@ -237,12 +237,7 @@ class TrainingDashboard:
         recipe = self.recipe
         if not self.settings["schedule"] or recipe is None:
             return None
-        step = self.trainer.step if step is None else step
-        rates = recipe.schedule[0][1:]
-        for start, lr_g, lr_d in recipe.schedule:
-            if step >= start:
-                rates = (lr_g, lr_d)
-        return rates
+        return recipe.rates_at(self.trainer.step if step is None else step)
 
     def _apply_schedule(self) -> None:
         rates = self.scheduled_rates()

@@ -36,7 +36,7 @@ import torch
 from . import data as data_module
 from .losses import LOSSES
 from .training import Trainer, summarize
-from .utils import check_positive_int
+from .utils import check_nonnegative_int, check_positive_int
 
 __all__ = [
     "at_seconds",
@@ -136,6 +136,11 @@ class Recipe:
         _, lr_g, lr_d = self.schedule[0]
         config = {**self.settings, "lr_g": lr_g, "lr_d": lr_d, **overrides}
         return Trainer(data, loss=loss, seed=seed, **config)
+
+    def rates_at(self, step: int) -> tuple[float, float]:
+        """The ``(lr_g, lr_d)`` the schedule gives the update after generator step ``step``."""
+        check_nonnegative_int(step, "step")
+        return next((g, d) for s, g, d in reversed(self.schedule) if step >= s)
 
     def phases(self, steps: int | None = None, start: int = 0) -> list[tuple[int, float, float]]:
         """The schedule cut into ``(steps, lr_g, lr_d)`` pieces from generator step ``start``

@@ -9,7 +9,7 @@ BOOK_HTML := book/_build/html/index.html
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: book test lint unit lab clean lock assets
+.PHONY: book test lint unit lab clean lock assets page-settings
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x "$(PY)" ]; then echo "==> creating $(VENV) (python3 -m venv)"; python3 -m venv "$(VENV)"; fi
@@ -44,6 +44,11 @@ book: $(STAMP) $(MATHJAX)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks book/chapters book/_ext
 	$(VENV)/bin/ruff format --check src tests benchmarks book/chapters book/_ext
+
+# The page's live trainer reads its recipe and colours from this generated file (gandemo.page);
+# tests/test_page.py fails while it is not current.
+page-settings: $(STAMP)
+	$(PY) -m gandemo page-settings > book/_static/gd_settings.js
 
 # Unit tests only: no book build, no browser (tests using the built_book fixture are marked book).
 unit: $(STAMP)

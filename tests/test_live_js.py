@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from book_utils import BOOK, REPORT
 
+import gandemo as gd
 from gandemo import data, losses, metrics, training
 from gandemo.models import Discriminator, Generator, MLPStack
 
@@ -33,17 +34,8 @@ NAMES = list(losses.LOSSES)
 # 5, 3, 4, 4, 5, 3, 3, 6; high-quality fraction 0.22-0.39). The first ~500 steps only spread the
 # generator's output out to the ring; the modes sharpen after that, helped by the lower rate
 # from step 800 and the moving average of G's weights. The untrained generator covers none.
-LIVE = dict(
-    loss="non-saturating",
-    latentDim=2,
-    width=32,
-    depth=3,
-    batchSize=64,
-    slope=0.2,
-    ema=0.99,
-    schedule=[[0, 5e-3, 5e-3], [800, 1e-3, 1e-3]],
-)
-LIVE_STEPS = 1200
+LIVE = dict(gd.page.settings()["live"], schedule=gd.page.settings()["schedule"])
+LIVE_STEPS = gd.experiments.LIVE_RECIPE.steps
 LIVE_SEED = 0
 LIVE_MIN_MODES = 3  # the fewest over the seeds measured; seed 0 reaches 5
 LIVE_MIN_QUALITY = 0.2

@@ -21,15 +21,17 @@ import time
 import pytest
 from book_utils import BOOK, REPORT
 
+import gandemo as gd
 from gandemo import losses
 
 pytestmark = pytest.mark.browser
 
 LIVE_JS = BOOK / "_static" / "gd_live.js"
 UI_JS = BOOK / "_static" / "gd_live_ui.js"
+SETTINGS_JS = BOOK / "_static" / "gd_settings.js"
 NAMES = list(losses.LOSSES)
 SHOT = "/tmp/live_ui_{}.png"
-FILE_SRC = (LIVE_JS.as_uri(), UI_JS.as_uri())
+FILE_SRC = (LIVE_JS.as_uri(), UI_JS.as_uri(), SETTINGS_JS.as_uri())
 
 
 def page_html(widget: str, src=FILE_SRC) -> str:
@@ -129,7 +131,9 @@ def test_mounts_with_every_loss(widget):
     assert re.fullmatch(r"\d+/8", text(page, "[data-gd-modes]"))
     assert step(page) == 0
     s = state(page)
-    assert (s["lrD"], s["lrG"], s["k"], s["loss"]) == (5e-3, 5e-3, 1, "non-saturating")
+    live = gd.page.settings()
+    _, lr_g, lr_d = live["schedule"][0]
+    assert (s["lrD"], s["lrG"], s["k"], s["loss"]) == (lr_d, lr_g, 1, live["live"]["loss"])
     assert (s["optD"], s["optG"]) == ("adam", "adam")
 
 
@@ -268,10 +272,11 @@ def test_hints_explain_terms(widget):
     for i in range(2):
         assert hints.nth(i).is_visible()
     seen = root.inner_text()
+    (_, g0, _), (s1, g1, _) = gd.page.settings()["schedule"]
     for phrase in (
         "k: discriminator updates per generator update",
         "lr: learning rate",
-        "schedule: both rates 0.005, dropping to 0.001 at step 800",
+        f"schedule: both rates {g0:g}, dropping to {g1:g} at step {s1}",
         "Adam or SGD per player",
         "HQ: share of 2500 generated samples within 3 standard deviations of a mode",
         "A mode is covered when",
@@ -493,10 +498,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 def test_from_a_local_server(browser, tmp_path):
     """Served over http (as the built book is), the scripts next to the page."""
-    for src in (LIVE_JS, UI_JS):
+    for src in (LIVE_JS, UI_JS, SETTINGS_JS):
         shutil.copy(src, tmp_path / src.name)
     (tmp_path / "index.html").write_text(
-        page_html("<div data-gd-live></div>", src=("gd_live.js", "gd_live_ui.js"))
+        page_html("<div data-gd-live></div>", src=("gd_live_ui.js", "gd_live.js", "gd_settings.js"))
     )
     handler = functools.partial(_Quiet, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

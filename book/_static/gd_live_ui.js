@@ -10,8 +10,8 @@
  *   data-gd-speed   slow | normal (default) | fast
  *
  * No kernel, no network, no external resource: it draws with <canvas> 2-D and injects its own
- * small style sheet. The defaults are tests/test_live_js.py's LIVE recipe (non-saturating,
- * latent 2, width 32, depth 3, batch 64, LeakyReLU 0.2, EMA 0.99, lr 5e-3 -> 1e-3 at step 800).
+ * small style sheet. The defaults are the live recipe that gd_settings.js carries (generated
+ * from gandemo.experiments.LIVE_RECIPE: loss, architecture, learning-rate schedule).
  *
  * Hooks for tests and readers: root.gdLive = {run(n), play(), pause(), reset(), state(),
  * trainer, addPoint(x, y)}; buttons [data-gd-action=play|pause|step-d|step-g|step|reset|clear];
@@ -26,12 +26,29 @@
   'use strict';
   if (typeof window === 'undefined' || typeof document === 'undefined') return;
 
-  var COLORS = { real: '#1f77b4', fake: '#d62728', d: '#2ca02c', ink: '#222', grey: '#777' };
-  var LIVE = {
-    loss: 'non-saturating', latentDim: 2, width: 32, depth: 3, batchSize: 64, slope: 0.2,
-    ema: 0.99
-  };
-  var SCHEDULE = [[0, 5e-3, 5e-3], [800, 1e-3, 1e-3]];
+  // The live recipe (loss, architecture, schedule) and the role colours come from
+  // gd_settings.js, which the package generates (gandemo.page); they are read at mount time.
+  var COLORS, LIVE, SCHEDULE;
+
+  function readSettings() {
+    var s = window.GdSettings;
+    if (!s || !s.live || !s.schedule || !s.colors) return false;
+    LIVE = s.live;
+    SCHEDULE = s.schedule;
+    COLORS = { real: s.colors.real, fake: s.colors.fake, d: s.colors.d, ink: '#222', grey: '#777' };
+    return true;
+  }
+
+  /** The schedule in words, e.g. "both rates 0.005, dropping to 0.001 at step 800". */
+  function scheduleText() {
+    var parts = SCHEDULE.map(function (e, i) {
+      if (i === 0) return e[1] === e[2] ? 'both rates ' + e[1] : 'G ' + e[1] + ', D ' + e[2];
+      var word = e[1] < SCHEDULE[i - 1][1] ? 'dropping to ' : 'changing to ';
+      var r = e[1] === e[2] ? word + e[1] : 'then G ' + e[1] + ', D ' + e[2];
+      return r + ' at step ' + e[0];
+    });
+    return parts.join(', ');
+  }
   var RATES = ['0.0001', '0.0003', '0.001', '0.002', '0.005', '0.01', '0.02', '0.05', '0.1'];
   var OPTIMIZERS = ['adam', 'sgd'];
   var VIEWS = { ring: 1.6, grid: 5.5, draw: 2 };
@@ -205,9 +222,9 @@
         this.targetName),
       loss: select('loss', names, null, this.lossName),
       'opt-d': select('opt-d', OPTIMIZERS, ['Adam', 'SGD'], 'adam'),
-      'lr-d': select('lr-d', RATES, null, '0.005'),
+      'lr-d': select('lr-d', RATES, null, String(SCHEDULE[0][2])),
       'opt-g': select('opt-g', OPTIMIZERS, ['Adam', 'SGD'], 'adam'),
-      'lr-g': select('lr-g', RATES, null, '0.005'),
+      'lr-g': select('lr-g', RATES, null, String(SCHEDULE[0][1])),
       k: select('k', ['1', '2', '3', '5'], null, '1'),
       seed: el('input', { type: 'number', 'data-gd-control': 'seed', value: String(this.seed),
         min: '0', step: '1' }),
@@ -238,8 +255,8 @@
     var row2 = el('div', { className: 'gd-row' }, [
       lab('data', this.ctl.target), lab('loss', this.ctl.loss),
       lab('k', this.ctl.k, 'k: discriminator updates per generator update'),
-      el('label', { title: 'schedule: both learning rates 0.005, then 0.001 from step 800 (the ' +
-        'book\'s recipe). Choosing a rate by hand turns it off.' }, [this.ctl.schedule, ' schedule']),
+      el('label', { title: 'schedule: ' + scheduleText() + ' (the live recipe). Choosing a rate ' +
+        'by hand turns it off.' }, [this.ctl.schedule, ' schedule']),
       this.btn.clear, this.btn['preset-saturation']
     ]);
     var row3 = el('div', { className: 'gd-row' }, [ // each player's pair wraps as one
@@ -251,8 +268,8 @@
         lab('lr D', this.ctl['lr-d'], 'Learning rate of the discriminator')])
     ]);
     var hint = el('div', { className: 'gd-note gd-hint', 'data-gd-hint': 'controls' }, [
-      'k: discriminator updates per generator update. lr: learning rate; schedule: both rates ' +
-      '0.005, dropping to 0.001 at step 800 (choosing a rate turns it off). Adam or SGD per ' +
+      'k: discriminator updates per generator update. lr: learning rate; schedule: ' +
+      scheduleText() + ' (choosing a rate turns it off). Adam or SGD per ' +
       'player: a switch keeps the weights and restarts that player\'s optimiser.']);
     this.plot = hiDpiCanvas(380, 380, { 'data-gd-canvas': 'samples',
       'aria-label': 'real and generated samples' });
@@ -1043,14 +1060,16 @@
   function mountAll(retry) {
     var roots = document.querySelectorAll('[data-gd-live]');
     if (!roots.length) return;
-    if ((!window.GdLive || !window.GdLive.Trainer) && retry !== false && document.readyState !== 'complete') {
+    var ready = window.GdLive && window.GdLive.Trainer && window.GdSettings;
+    if (!ready && retry !== false && document.readyState !== 'complete') {
       // gd_live.js may come later (async or deferred): try once more when the page has loaded
       window.addEventListener('load', function () { mountAll(false); });
       return;
     }
-    if (!window.GdLive || !window.GdLive.Trainer) {
+    if (!window.GdLive || !window.GdLive.Trainer || !readSettings()) {
+      var missing = readSettings() ? 'gd_live.js' : 'gd_settings.js';
       Array.prototype.forEach.call(roots, function (r) {
-        r.textContent = 'The live GAN needs gd_live.js, which did not load.';
+        r.textContent = 'The live GAN needs ' + missing + ', which did not load.';
       });
       return;
     }

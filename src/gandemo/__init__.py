@@ -28,6 +28,7 @@ MODULES = (
     "losses",
     "metrics",
     "models",
+    "page",
     "plots",
     "recording",
     "saturation",

@@ -235,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--steps", type=_positive_int, default=None, help="default: the recipe's")
     c.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda")
     c.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    sub.add_parser(
+        "page-settings",
+        help="print the page's gd_settings.js (the live trainer's recipe and colours)",
+        description="Print the settings the page's JavaScript trainer reads, generated from the "
+        "package (gandemo.page): make page-settings writes them to book/_static/gd_settings.js.",
+    )
     return parser
 
 
@@ -733,6 +739,11 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "page-settings":
+            from .page import settings_js
+
+            print(settings_js(), end="")
+            return 0
     except KeyboardInterrupt:  # before training started (loading a checkpoint, a dataset)
         print("gandemo: interrupted before training started; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -58,6 +58,7 @@ __all__ = [
     "published_recipe",
     "Recipe",
     "RECIPES",
+    "LIVE_RECIPE",
     "recipe_for",
     "DEFAULT_STEPS",
     "rows_table",
@@ -219,6 +220,17 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 
+
+#: The live trainer in the page (``book/_static/gd_live.js``, chapters 4 and 6), on the ring:
+#: small enough to train at a few hundred steps per second in a browser. Measured with the page's
+#: own code on seeds 0-7 (``tests/test_live_js.py``): 3-6 of 8 modes and 22-39 % high-quality
+#: samples after its 1200 steps; the page reads it from ``gd_settings.js`` (:mod:`gandemo.page`).
+LIVE_RECIPE = Recipe(
+    dict(latent_dim=2, width=32, depth=3, batch_size=64, slope=0.2, ema=0.99),
+    ((0, 5e-3, 5e-3), (800, 1e-3, 1e-3)),
+    1200,
+    "the page's live trainer",
+)
 
 #: Generator steps of a run on a target without a recipe (:func:`recipe_for`).
 DEFAULT_STEPS = 5000

@@ -3,7 +3,7 @@
 Run it with ``python benchmarks/bench_batched.py`` (options: ``--models``, ``--steps``,
 ``--repeats``, ``--threads``, ``--width``, ``--depth``, ``--batch-size``, ``--device``).
 
-It times ``gd.Trainer(ring, loss=..., seed=[0, ..., E-1])``, the engine chapters 7 and 8 use,
+It times ``gd.Trainer(ring, loss=..., seed=[0, ..., E-1])``, the engine chapters 8 and 9 use,
 for E = 1, 2, 4, ... models (non-saturating loss, no metric records inside the timed steps),
 interleaved over repeats so that a slow spell of the machine affects every E alike, and prints
 for each E the time per step as a multiple of the one-model run of the same repeat (median of

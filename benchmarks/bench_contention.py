@@ -1,7 +1,7 @@
 """A busy CPU: how much a training run slows down when another process competes for the cores.
 
 Run it with ``python benchmarks/bench_contention.py`` (options: ``--models``, ``--steps``,
-``--repeats``). It trains ``--models`` GANs on the ring in one engine run (chapter 7's shape of
+``--repeats``). It trains ``--models`` GANs on the ring in one engine run (chapter 8's shape of
 work) three ways, on a quiet machine and with one competing CPU-bound process (a pure-Python
 busy loop, started for the measurement and stopped after it):
 

@@ -11,18 +11,18 @@ Run it with ``python benchmarks/bench_levers.py`` (options: ``--repeats``, ``--s
 * **gradient penalty by hand**: WGAN-GP's penalty and its weight gradient for 5 critics on 128
   points, :meth:`MLPStack.penalty_into` against :func:`gandemo.losses.gradient_penalty` and
   autograd's double backward.
-* **one rate per model**: chapter 7's hinge and WGAN-GP at their published settings (5 critic
+* **one rate per model**: chapter 8's hinge and WGAN-GP at their published settings (5 critic
   steps, rates 2e-4 and 1e-4, 5 seeds each) as one batched run of 10 models against two runs
   of 5, ``--steps`` generator steps.
-* **one thread for small work**: one small model (chapter 4's size: 2 x 32 units, batch 64,
+* **one thread for small work**: one small model (chapter 5's size: 2 x 32 units, batch 64,
   500 steps) on one thread against two, quiet and with one competing CPU-bound process; the
   engine now picks one thread for such models, and ``theory.fit_discriminator`` and the
   saturation measurements run on one.
-* **the zoo**: chapter 7's ring zoo (``gd.experiments.compare("ring")``: 5 losses x 5 seeds,
+* **the zoo**: chapter 8's ring zoo (``gd.experiments.compare("ring")``: 5 losses x 5 seeds,
   3000 steps), its wall time against the target of 30 s.
 
 Times are medians over ``--repeats`` interleaved repeats; ratios are per repeat, then the
-median. The continued double-budget run of chapter 7 needs no benchmark: it skips exactly the
+median. The continued double-budget run of chapter 8 needs no benchmark: it skips exactly the
 first 3000 steps of 10 models.
 """
 

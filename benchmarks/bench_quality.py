@@ -10,7 +10,7 @@ stops when at least 7 of the 8 modes are covered with at least 90 % high-quality
 each seed's time, steps and final figures and the median over the seeds.
 
 The tuned setting is the book's ring recipe, ``gandemo.experiments.RECIPES["ring"]`` (used by
-chapters 6 and 7 and ``python -m gandemo compare``). A mode counts as covered with at least a
+chapters 7 and 8 and ``python -m gandemo compare``). A mode counts as covered with at least a
 tenth of its fair share of the samples (the default of ``mode_coverage``). What made the
 difference, from exploratory runs on this 2-core CPU (one thread, seeds 0-4, steps until the
 target, scored every 100 steps as here, with PacGAN's one-sample rule for modes):

@@ -183,7 +183,7 @@ def test_zoo_table_comes_from_the_build(built_book):
     for modes in ("/ 8", "/ 25"):  # the ring's table, then the grid's
         rows = next(
             rows
-            for rows in _tables_rows(built_book, "chapters/07_loss_zoo", "modes (count rule)")
+            for rows in _tables_rows(built_book, "chapters/08_loss_zoo", "modes (count rule)")
             if rows and rows[0][3].endswith(modes)
         )
         names = [r[0] for r in rows]
@@ -201,7 +201,7 @@ def test_zoo_table_comes_from_the_build(built_book):
 def test_digits_table_comes_from_the_build(built_book):
     from gandemo.digits import BASELINES
 
-    rows = _table_rows(built_book, "chapters/08_digits", "classes covered", "saturating")
+    rows = _table_rows(built_book, "chapters/09_digits", "classes covered", "saturating")
     names = [r[0] for r in rows]
     assert names[:2] == ["saturating, EMA weights", "non-saturating, EMA weights"], names
     assert names[2:] == list(BASELINES.values()), names
@@ -354,7 +354,7 @@ def test_chapter_code_cells_are_short_and_use_the_public_api(nb_path):
         assert not private, f"cell {cell['id']} uses private names {private}"
 
 
-PARTS_I_II = [p for p in CHAPTERS if p.name[:2] in {"01", "02", "03", "04", "05"}]
+PARTS_I_II = [p for p in CHAPTERS if p.name[:2] in {"01", "02", "03", "04", "05", "06"}]
 
 
 @pytest.mark.parametrize("nb_path", PARTS_I_II, ids=lambda p: p.stem)

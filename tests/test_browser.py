@@ -112,7 +112,7 @@ def test_page_works_offline(browser, book_server, name):
         context.close()
 
 
-LIVE_PAGES = ["chapters/04_saturating_vs_nonsaturating", "chapters/06_train_live"]
+LIVE_PAGES = ["chapters/05_saturating_vs_nonsaturating", "chapters/07_train_live"]
 
 
 @pytest.mark.parametrize("name", LIVE_PAGES)

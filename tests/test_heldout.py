@@ -1,6 +1,6 @@
 """Part III's claims on seeds the chapters never use.
 
-Chapters 6-8 train seeds 0-9 and check their claims (``gandemo.claims``) in the build. These
+Chapters 7-9 train seeds 0-9 and check their claims (``gandemo.claims``) in the build. These
 tests train the same comparisons, with the same recipes and code, on seeds 10-19 and check the
 same claims: a sentence that was only true of the book's seeds fails here. Each test trains
 for a minute or more on a 2-core CPU (marked ``heldout``; ``make test`` runs them).
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.heldout
 HELD_OUT = list(gd.claims.HELD_OUT_SEEDS)
 
 
-def test_chapter6_one_dimension_lag_claims_hold_on_held_out_seeds():
+def test_chapter7_one_dimension_lag_claims_hold_on_held_out_seeds():
     target = gd.data.Gaussian1D(mean=2.0, std=0.5)
     config = dict(
         loss="non-saturating",
@@ -49,7 +49,7 @@ def test_chapter6_one_dimension_lag_claims_hold_on_held_out_seeds():
     gd.claims.discriminator_lag(rel[1], rel[5]).check()
 
 
-def test_chapter6_ring_claims_hold_on_held_out_seeds():
+def test_chapter7_ring_claims_hold_on_held_out_seeds():
     recipe = gd.experiments.RECIPES["ring"]
     losses = ["saturating", "non-saturating"]
     runs = recipe.trainer(
@@ -65,7 +65,7 @@ def test_chapter6_ring_claims_hold_on_held_out_seeds():
 
 
 @pytest.mark.parametrize("target", ["ring", "grid"])
-def test_chapter7_zoo_claims_hold_on_held_out_seeds(target):
+def test_chapter8_zoo_claims_hold_on_held_out_seeds(target):
     result = gd.experiments.compare(target, None, HELD_OUT, device="cpu")
     gd.claims.zoo(result).check()
     if target == "ring":  # the exercise: the same models to twice the budget
@@ -76,7 +76,7 @@ def test_chapter7_zoo_claims_hold_on_held_out_seeds(target):
         gd.claims.longer_budget(result, longer).check()
 
 
-def test_chapter8_digits_claims_hold_on_held_out_seeds():
+def test_chapter9_digits_claims_hold_on_held_out_seeds():
     recipe = gd.experiments.RECIPES["digits"]
     settings = {**recipe.settings, "lr_g": recipe.schedule[0][1], "lr_d": recipe.schedule[0][2]}
     digits = gd.digits.Digits()

@@ -24,7 +24,7 @@ from book_utils import BOOK, REPORT, ROOT, SHOTS, require_chromium
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = os.environ.get("GANDEMO_LAB_NOTEBOOK", "04_saturating_vs_nonsaturating.ipynb")
+NOTEBOOK = os.environ.get("GANDEMO_LAB_NOTEBOOK", "05_saturating_vs_nonsaturating.ipynb")
 MOVES = 7
 
 # Arms a one-shot observer on the live image; resolves with the ms from the next key press on

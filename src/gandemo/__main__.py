@@ -3,7 +3,7 @@
 Examples::
 
     python -m gandemo train --data ring --loss non-saturating --steps 5000 --seed 0
-    python -m gandemo compare --data grid --seeds 10 --json    # chapter 7's comparison
+    python -m gandemo compare --data grid --seeds 10 --json    # chapter 8's comparison
     python -m gandemo train --data mixture --steps 2000 --json
     gandemo train --data grid --steps 8000 --plot grid.png --save grid.pt
     gandemo train --resume grid.pt --steps 2000 --save grid.pt    # 2000 more steps
@@ -25,7 +25,7 @@ any training: only a regular file (or nothing) is ever replaced, never a device 
 ``/dev/null``, a pipe, or a write-protected file.
 
 ``compare`` trains every chosen loss with seeds 0..N-1 on one target with the book's recipe
-(:data:`gandemo.experiments.RECIPES`, the code path of chapter 7) and prints a table of mean and
+(:data:`gandemo.experiments.RECIPES`, the code path of chapter 8) and prints a table of mean and
 standard deviation over the seeds, the chance rows beneath it; ``--json`` prints it as one JSON
 object on the last line instead. Ctrl-C (or SIGTERM) stops the training, scores the models
 where they stand, prints the result marked as interrupted and exits with 130 (143).
@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare losses over seeds with the book's recipe, next to chance rows",
         description="Train every chosen loss with seeds 0..N-1 (one batched run, the recipe "
-        "of chapters 6-8) and print mean and standard deviation over the seeds, with the "
+        "of chapters 7-9) and print mean and standard deviation over the seeds, with the "
         "chance rows of the same metrics.",
     )
     c.add_argument("--data", choices=sorted(RECIPES), default="ring", help="the target")

@@ -1,6 +1,6 @@
 r"""The claims of Part III, each written once as a check of a set of runs.
 
-A sentence of chapters 6-8 that depends on training runs ("the non-saturating loss covers more
+A sentence of chapters 7-9 that depends on training runs ("the non-saturating loss covers more
 ring modes than the saturating one") is a claim about the loss, not about the seeds the chapter
 happened to train. So each such sentence is written here once, as a :class:`Claim` computed
 from the runs: the chapter checks it on its own seeds (0-9) in a cell the page hides, and
@@ -45,7 +45,7 @@ __all__ = [
     "zoo",
 ]
 
-#: The seeds chapters 6-8 train each compared row on.
+#: The seeds chapters 7-9 train each compared row on.
 BOOK_SEEDS = tuple(range(10))
 #: The seeds ``tests/test_heldout.py`` checks the same claims on: never used by a chapter.
 HELD_OUT_SEEDS = tuple(range(10, 20))
@@ -118,7 +118,7 @@ def tail_means(trainer, records: int = 10) -> dict[str, np.ndarray]:
     """Each model's mean :math:`D(G(z))` and generator gradient norm over its last
     ``records`` history records (100 steps at ``record_every=10``).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     h = trainer.history
     return {"d_fake": h.d_fake[-records:].mean(0), "g_grad": h.g_grad_norm[-records:].mean(0)}
@@ -128,7 +128,7 @@ def median_logits(trainer, n: int = 2000) -> np.ndarray:
     """Each model's median discriminator logit :math:`a(G(z))` at ``n`` of its samples (the
     same seeded codes for every model).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     return np.array(
         [
@@ -139,10 +139,10 @@ def median_logits(trainer, n: int = 2000) -> np.ndarray:
 
 
 def discriminator_lag(relative_k1, relative_k5) -> Claims:
-    """Chapter 6, one dimension: each seed's relative lag of :math:`D` behind :math:`D^*`
+    """Chapter 7, one dimension: each seed's relative lag of :math:`D` behind :math:`D^*`
     (mean over the early steps) with one and with five discriminator updates per step.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     r1, r5 = np.asarray(relative_k1, dtype=float), np.asarray(relative_k5, dtype=float)
     out = Claims()
@@ -170,7 +170,7 @@ def saturating_outcomes(trainer, loss: str = "saturating") -> dict[int, str]:
       three covered modes;
     * ``"wandering"``: neither (few high-quality samples, not saturated).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     final = trainer.final_metrics()
     d_fake = tail_means(trainer)["d_fake"]
@@ -186,10 +186,10 @@ def saturating_outcomes(trainer, loss: str = "saturating") -> dict[int, str]:
 
 
 def ring_losses(trainer) -> Claims:
-    """Chapter 6: the saturating and the non-saturating loss on the ring recipe (a trainer
+    """Chapter 7: the saturating and the non-saturating loss on the ring recipe (a trainer
     with both losses and several seeds each, trained for the recipe's budget).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     final = trainer.final_metrics()
     by_loss = trainer.history.by_loss()
@@ -272,12 +272,12 @@ def ring_losses(trainer) -> Claims:
 
 
 def early_saturation(trainer1, trainer5, steps: int = 500) -> dict[int, dict]:
-    """Chapter 6's exercise: the same ring models with one (``trainer1``) and five
+    """Chapter 7's exercise: the same ring models with one (``trainer1``) and five
     (``trainer5``) discriminator updates per step, up to generator step ``steps``: per ``k``,
     how many saturating runs had a record with mean :math:`D(G(z))` below :data:`SATURATED`,
     and each non-saturating run's mean gradient norm over the records.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     out = {}
     for k, t in ((1, trainer1), (5, trainer5)):
@@ -294,10 +294,10 @@ def early_saturation(trainer1, trainer5, steps: int = 500) -> dict[int, dict]:
 
 
 def stronger_discriminator(early: dict[int, dict]) -> Claims:
-    """Chapter 6's exercise: what five discriminator updates per step do to the two losses
+    """Chapter 7's exercise: what five discriminator updates per step do to the two losses
     in the first steps (``early``: :func:`early_saturation`).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     out = Claims()
     n1, n5, runs = early[1]["saturated"], early[5]["saturated"], early[5]["runs"]
@@ -324,7 +324,7 @@ def mode_drops(trainer, k: int = 2, min_hq: float = 0.5) -> dict:
     ``{"drops", "sharp", "rate", "by_loss"}``: the drops, the sharp pairs, their ratio, and the
     drops per loss.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     h = trainer.history
     modes, hq = h.metrics["modes"], h.metrics["high_quality"]
@@ -340,11 +340,11 @@ def mode_drops(trainer, k: int = 2, min_hq: float = 0.5) -> dict:
 
 
 def longer_budget(result, longer) -> Claims:
-    """Chapter 7's exercise: models of ``result`` continued to a longer budget (``longer``, a
+    """Chapter 8's exercise: models of ``result`` continued to a longer budget (``longer``, a
     :meth:`~gandemo.training.Trainer.select` of them), measured against themselves at the
     recipe's budget with paired tests.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     final = longer.final_metrics()
     out = Claims()
@@ -366,10 +366,10 @@ def _among(result, losses: Sequence[str]) -> list[str]:
 
 
 def zoo(result, seeds_before: int | None = None) -> Claims:
-    """Chapter 7: the loss zoo on the ring or the grid (a :func:`gandemo.experiments.compare`
+    """Chapter 8: the loss zoo on the ring or the grid (a :func:`gandemo.experiments.compare`
     result over the five losses and several seeds, at the recipe's budget).
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     name = result.data_name
     row = result.row
@@ -479,7 +479,7 @@ def zoo(result, seeds_before: int | None = None) -> Claims:
     return out
 
 
-#: Generator steps of chapter 8's experiment with five discriminator updates per step.
+#: Generator steps of chapter 9's experiment with five discriminator updates per step.
 FIVE_STEP_BUDGET = 1500
 
 
@@ -488,7 +488,7 @@ def nearest_real_distance(samples) -> np.ndarray:
     to its nearest real digit (all 1797): how far the images are, one at a time, from some
     real digit, whatever its class.
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     from scipy.spatial.distance import cdist
 
@@ -502,7 +502,7 @@ def early_d_fake(trainer, records: int = 5) -> np.ndarray:
     """Each model's mean :math:`D(G(z))` over its first ``records`` history records (steps
     1-100 at ``record_every=20``).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     return trainer.history.d_fake[:records].mean(0)
 
@@ -512,11 +512,11 @@ def _base(baselines, kind: str) -> dict:
 
 
 def digits_one_step(trainer, baselines) -> Claims:
-    """Chapter 8, first experiment: the saturating and the non-saturating loss on the digits
+    """Chapter 9, first experiment: the saturating and the non-saturating loss on the digits
     recipe with one discriminator update per step (``baselines``:
     :func:`gandemo.digits.baseline_rows`).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     import torch
 
@@ -569,10 +569,10 @@ def digits_one_step(trainer, baselines) -> Claims:
 
 
 def digits_five_steps(trainer5, trainer1, baselines) -> Claims:
-    """Chapter 8, second experiment: the same losses with five discriminator updates per step
+    """Chapter 9, second experiment: the same losses with five discriminator updates per step
     (``trainer5``), against the first experiment (``trainer1``).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     final = trainer5.final_metrics()
     by_loss = trainer5.history.by_loss()

@@ -94,7 +94,7 @@ class _LiveView(Callback):
 class TrainingDashboard:
     """Train a small GAN live in JupyterLab.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     Args:
         target: a name in :data:`gandemo.data.TARGETS` (ring, grid, gaussian, mixture, digits);

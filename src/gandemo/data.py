@@ -240,7 +240,7 @@ class GaussianMixture2D:
 def ring(num_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture2D:
     r"""The ring benchmark: ``num_modes`` Gaussians at angles :math:`2\pi k / K`, ``k = 0..K-1``.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     The angles are built with an endpoint-free grid; ``linspace(0, 2 pi, K)``, as a widely copied
     demo does, puts the first and last modes on top of each other and leaves K - 1 modes.
@@ -260,7 +260,7 @@ def ring(num_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> Gaussian
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture2D:
     r"""The grid benchmark: ``side**2`` Gaussians on a square grid centred at the origin.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     With the defaults the centres are :math:`\{-4, -2, 0, 2, 4\}^2` (25 modes), std 0.05.
 

@@ -1,4 +1,4 @@
-r"""Handwritten digits (chapter 8): the data, a classifier trained on the fly, and the metrics.
+r"""Handwritten digits (chapter 9): the data, a classifier trained on the fly, and the metrics.
 
 The data are the 1797 handwritten digits that scikit-learn ships inside its package
 (``sklearn.datasets.load_digits``, 8 x 8 pixels with values 0..16; no download). They are
@@ -81,7 +81,7 @@ class Digits:
     """The digits as a training target: ``sample(n, generator)`` draws ``n`` images uniformly
     with replacement, ``(n, 64)`` in [-1, 1], on the generator's device.
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     The training engine (:class:`gandemo.training.Trainer`, one model or many) calls
     :meth:`metrics` on generated images for its quality records.
@@ -266,7 +266,7 @@ PIXEL_SLACK = 1e-4
 def digit_metrics(images, *, threshold: float = 0.9, min_share: float = 0.01) -> DigitMetrics:
     """Classifier-based quality of ``images`` (``(n, 64)`` or ``(n, 8, 8)``, values in [-1, 1]).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     Args:
         images: the images to score (at least 2, for the Fréchet distance).
@@ -330,7 +330,7 @@ BASELINES: dict[str, str] = {
 def baseline_samples(kind: str, n: int = 1000, seed: int = 0) -> np.ndarray:
     """Images of a baseline generator, ``(n, 64)`` in [-1, 1] (``"real"``: at most 450):
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     * ``"real"``: the ruler's held-out digits (the first ``n`` of the 450; no randomness);
     * ``"prototypes"``: the ten class means of all digits, each repeated, a generator that is
@@ -364,7 +364,7 @@ def baseline_rows(draws: int = 5, n: int = 1000) -> list[dict]:
     :func:`digit_metrics`: ``{"name", "kind", "runs", <metric>: (mean, std), "values":
     {<metric>: per-draw array}}`` with the sample standard deviation (``ddof=1``).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     The random kinds (``"average"``, ``"noise"``) get ``draws`` draws of ``n`` images; the
     fixed ones one set (``"real"``: the 450 held-out digits, fewer than ``n``, which raises its

@@ -102,7 +102,7 @@ def _check_finite_array(x, name: str) -> np.ndarray:
 def field(theta, psi, loss: str = "saturating", gamma: float = 0.0):
     r"""The gradient vector field :math:`v(\theta, \psi)` of the Dirac-GAN (module docstring).
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     .. math::
 
@@ -160,7 +160,7 @@ def player_losses(theta, psi, loss: str = "saturating", gamma: float = 0.0):
 def field_autograd(theta: float, psi: float, loss: str = "saturating", gamma: float = 0.0):
     r"""The same field as ``field``, by autograd through ``player_losses``.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     Returns:
         ``(-dL_G/dtheta, -dL_D/dpsi)`` as floats.
@@ -209,7 +209,7 @@ def jacobian(theta=0.0, psi=0.0, loss: str = "saturating", gamma: float = 0.0) -
 def eigenvalues(loss: str = "saturating", gamma: float = 0.0) -> np.ndarray:
     r"""Eigenvalues of the Jacobian at the equilibrium (0, 0).
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     :math:`\pm i/2` without penalty; :math:`(-\gamma \pm \sqrt{\gamma^2 - 1})/2` with R1 weight
     :math:`\gamma`: negative real part, so gradient flow converges.
@@ -225,7 +225,7 @@ def update_matrix(
 ) -> np.ndarray:
     r"""The linearisation at (0, 0) of one discrete update of both players.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     Simultaneous steps: :math:`M = I + hJ`. Alternating steps (discriminator first, then the
     generator sees the new :math:`\psi`): :math:`M = A_G A_D` with
@@ -253,7 +253,7 @@ def spectral_radius(
 ) -> float:
     """Largest eigenvalue modulus of ``update_matrix``: < 1 converges locally, > 1 diverges.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
     """
     return float(np.max(np.abs(np.linalg.eigvals(update_matrix(scheme, step, gamma, loss)))))
 
@@ -269,7 +269,7 @@ def trajectory(
 ) -> np.ndarray:
     r"""Iterate gradient steps on the (nonlinear) Dirac-GAN from :math:`(\theta_0, \psi_0)`.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     Simultaneous: :math:`(\theta, \psi) \leftarrow (\theta, \psi) + h\,v(\theta, \psi)`.
     Alternating: first :math:`\psi \leftarrow \psi + h\,v_\psi(\theta, \psi)`, then
@@ -307,7 +307,7 @@ def trajectory(
 def ns_radius_law(scheme: str = "simultaneous", step: float = 0.1, k=1000):
     r"""The distance to (0, 0) that the non-saturating Dirac-GAN reaches, without penalty.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     Near the equilibrium, with :math:`r^2 = \theta^2 + \psi^2` and :math:`t = \psi\theta`, one
     simultaneous step changes :math:`r^2` by

@@ -1,10 +1,10 @@
-r"""Experiments that can carry a claim: recipes, chance baselines and tests (chapters 6-8).
+r"""Experiments that can carry a claim: recipes, chance baselines and tests (chapters 7-9).
 
 A comparison of GAN losses is a measurement, and a measurement needs three things besides the
 runs themselves, which this module provides:
 
 * a **recipe** (:class:`Recipe`, :data:`RECIPES`): the architecture, optimiser, schedule and
-  budget with which models reach the regime where the metrics mean something; chapters 6 and 7
+  budget with which models reach the regime where the metrics mean something; chapters 7 and 8
   and ``python -m gandemo compare`` use the same one;
 * **chance rows** (:func:`chance_rows`): generators with no structure at all, scored with the
   same metric and the same number of samples, so that a trained row is read against what luck
@@ -98,7 +98,7 @@ class Recipe:
         """The recipe in words after ``prefix``, generated from its settings and schedule (so
         the words cannot drift from what trains), wrapped to ``width`` columns.
 
-        Introduced in :doc:`/chapters/06_train_live`.
+        Introduced in :doc:`/chapters/07_train_live`.
         """
         defaults = {
             k: v.default for k, v in inspect.signature(Trainer).parameters.items() if k != "data"
@@ -221,7 +221,7 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-#: The live trainer in the page (``book/_static/gd_live.js``, chapters 4 and 6), on the ring:
+#: The live trainer in the page (``book/_static/gd_live.js``, chapters 5 and 7), on the ring:
 #: small enough to train at a few hundred steps per second in a browser. Measured with the page's
 #: own code on seeds 0-7 (``tests/test_live_js.py``): 3-6 of 8 modes and 22-39 % high-quality
 #: samples after its 1200 steps; the page reads it from ``gd_settings.js`` (:mod:`gandemo.page`).
@@ -417,7 +417,7 @@ def chance_rows(data, draws: int = 5, n: int = 2500) -> list[dict]:
 def welch(a, b) -> dict:
     """Welch's t-test of two samples (``scipy.stats.ttest_ind(equal_var=False)``).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     Returns:
         ``{"diff": mean(a) - mean(b), "ci": (lo, hi)`` (95 % confidence interval of the
@@ -465,7 +465,7 @@ def paired(a, b) -> dict:
     """The paired t-test of two measurements of the same models (``scipy.stats.ttest_rel``),
     e.g. the same runs before and after more steps.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     Returns:
         ``{"diff": mean(a - b), "ci": (lo, hi)`` (95 % confidence interval of the mean
@@ -495,7 +495,7 @@ def versus(a, b) -> dict:
     two or more values (e.g. several draws of a random baseline), a one-sample t-test of ``a``
     against the value when ``b`` is a single measurement (a fixed baseline measured once).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     Returns the dict of :func:`welch`: ``diff`` is ``mean(a) - b``, ``ci`` its 95 % interval.
     """
@@ -522,7 +522,7 @@ def holm(pvalues) -> np.ndarray:
     in the input's order. Rejecting where the adjusted value is below 0.05 keeps the chance of
     any false rejection in the family below 0.05, whatever the tests' dependence.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     The i-th smallest of m p-values is multiplied by ``m - i`` (i from 0), the running
     maximum is taken in that order, and values are capped at 1. NaN p-values (tests that
@@ -551,7 +551,7 @@ def pairwise(
     metric of ``keys``, as one family: ``{(key, a, b): welch(a, b) | {"p_holm": ...}}``, with
     Holm's adjusted p-value (:func:`holm`) over all the pairs and keys of the call.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     keys = [keys] if isinstance(keys, str) else list(keys)
     names = [r["loss"] for r in comparison.rows] if losses is None else list(losses)
@@ -833,7 +833,7 @@ def metrics_table(
     """Rows of :func:`gandemo.training.summarize` (or of chance baselines) as a Markdown table
     of chosen metrics, each cell "mean ± std" (n/a where the mean is not finite).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     Args:
         rows: the summary rows: ``(mean, std)`` per metric, ``runs``, and a label, ``name``

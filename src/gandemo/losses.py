@@ -511,7 +511,7 @@ def get_loss(name: str) -> GANLoss:
 def loss_table() -> str:
     """The registry :data:`gandemo.losses.LOSSES` as a Markdown table.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     lines = ["| name | losses (bars: minibatch means) | reference |", "|---|---|---|"]
     for name, spec in LOSSES.items():
@@ -547,7 +547,7 @@ class TermProfile:
 def term_profile(term: Callable, logits: ArrayLike, *, player: str) -> TermProfile:
     r"""Values of a loss term on a grid of logits, and its slope as its player improves.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     The discriminator improves by raising its logit :math:`a_r` on a real example and lowering
     its logit :math:`a_f` on a generated one, so its slope is

@@ -1,7 +1,7 @@
 r"""Sample-quality measures against a known target.
 
 Loss curves of a GAN say how the two players fare against each other, not how close
-:math:`p_g` is to :math:`p_\text{data}` (chapter 5). For a 1-D target with a known density we can
+:math:`p_g` is to :math:`p_\text{data}` (chapter 6). For a 1-D target with a known density we can
 measure that closeness directly (:func:`jsd_to_density`); for the 2-D mode-collapse benchmarks
 (ring, grid) we count modes and high-quality samples as VEEGAN and PacGAN do
 (:func:`mode_coverage`).
@@ -59,7 +59,7 @@ def binned_target(density, lo: float, hi: float, bins: int) -> tuple[np.ndarray,
 def jsd_to_density(samples, density, lo=None, hi=None, bins: int = 60, mass: float = 0.999):
     r"""Jensen-Shannon divergence between a 1-D density and the histogram of samples, in nats.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     Both distributions are discretised on the same ``bins`` equal bins over ``[lo, hi]``: the
     target as :math:`p_k = \int_{\text{bin } k} p_\text{data}(x)\,dx`, the samples as the
@@ -166,7 +166,7 @@ def _points(x, name: str, dim: int | None = None) -> np.ndarray:
 def mode_coverage(samples, centers, std: float, min_share: float = 0.1) -> ModeCoverage:
     r"""Modes covered, high-quality fraction and reverse KL of samples from a Gaussian mixture.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     The definitions of VEEGAN and PacGAN, for a mixture of K isotropic Gaussians with centres
     :math:`c_k` and a common standard deviation :math:`s`:
@@ -289,7 +289,7 @@ def discriminator_lag(
     r"""How far the learned :math:`D` of model ``model`` is from the optimal :math:`D^*` of
     its current generator, on a 1-D target:
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     .. math::
 

@@ -8,7 +8,7 @@ every loss in :mod:`gandemo.losses` is computed from :math:`a` in logit space.
 Construction is seeded: ``Generator(..., seed=3)`` twice gives bitwise identical weights (same
 device, thread count and versions), without touching the global random stream.
 
-Introduced in chapter 4; the training engine of later chapters builds on the same classes.
+Introduced in chapter 5; the training engine of later chapters builds on the same classes.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def count_parameters(module: nn.Module) -> int:
 class Generator(nn.Module):
     r"""The generator :math:`G_\theta`, mapping a latent code to an example.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     The latent prior is the standard normal :math:`p_z = \mathcal N(0, I)`.
 
@@ -137,7 +137,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     r"""The discriminator's logit :math:`a_\psi: \mathbb R^{\text{in\_dim}} \to \mathbb R`.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     :math:`D(x) = \sigma(a_\psi(x))` is the probability that :math:`x` is real; the module
     returns the logit, so that losses stay finite however confident it gets.

@@ -1,6 +1,6 @@
 """The settings the page's JavaScript trainer reads, generated from the package.
 
-The live GAN of chapters 4 and 6 runs in the reader's browser (``book/_static/gd_live.js`` and
+The live GAN of chapters 5 and 7 runs in the reader's browser (``book/_static/gd_live.js`` and
 ``gd_live_ui.js``). Its recipe (:data:`gandemo.experiments.LIVE_RECIPE`) and its colours
 (:data:`gandemo.plots.style.COLORS`) are facts of the package, so the page does not restate
 them: ``python -m gandemo page-settings`` writes them to ``book/_static/gd_settings.js``

@@ -39,7 +39,7 @@ class Frame:
 def frame_steps(steps: int, frames: int, early: int = 0, start: int = 0) -> list[int]:
     """The steps at which to keep frames of a run from ``start`` to ``start + steps``.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     ``start``, then ``frames`` evenly spaced steps up to the end and, before the first of those,
     ``early`` log-spaced steps (a run changes fastest at its start; steps that round to the same
@@ -69,7 +69,7 @@ class FrameRecorder(Callback):
     """A :class:`gandemo.training.Callback` that keeps a :class:`Frame` of chosen models at
     chosen steps of a run.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     Args:
         trainer: the trainer to record.
@@ -227,7 +227,7 @@ def record_samples(
     """Train ``steps`` more steps and keep ``frames`` evenly spaced :class:`SampleFrame` objects
     (plus the starting state).
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     Args:
         trainer: a :class:`gandemo.training.Trainer` (one model or many).

@@ -13,7 +13,7 @@ So per sample the two gradient norms differ by the factor :math:`(1 - D_i)/D_i =
 exactly; for a batch, the two gradients are the means of the same vectors
 :math:`\nabla_\theta a_i` with weights :math:`D_i` and :math:`1 - D_i`. The functions here measure
 both with autograd (they never use the formulas), so the book can hold them against the
-prediction. Introduced in chapter 4.
+prediction. Introduced in chapter 5.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def measure_gradients(
 ) -> tuple[Generator, dict[int, Discriminator], list[GradientStats]]:
     r"""Pre-train one discriminator and measure the generator's gradient after each k in ``ks``.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     The generator and the discriminator come from :func:`make_pair` with ``pair_seeds``; the
     discriminator is trained once, with snapshots at every k, so each k continues the same run.
@@ -272,7 +272,7 @@ def compare_runs(
 ) -> dict[str, training.ModelHistory]:
     """Train a saturating and a non-saturating GAN from the same start, D pre-trained k steps.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     Both runs start from copies of the same generator and of the same discriminator,
     pre-trained by :func:`pretrain_discriminator` against the frozen generator; they are the two
@@ -373,7 +373,7 @@ def gradient_spread(
 ) -> GradientSpread:
     r"""How large and how noisy the generator's gradient is as the discriminator nears optimality.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     One fixed generator (:func:`make_pair` with ``seed_g``) and, for each seed ``s`` of
     ``seeds``, a discriminator built with seed ``s + 1`` and trained by

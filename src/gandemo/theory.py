@@ -390,6 +390,8 @@ def kl_divergence(p, q, mass: float = 1 - 1e-12) -> float:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \| q) = \int p \log(p/q)\,dx` by
     adaptive quadrature (``scipy.integrate.quad``), from the log-densities.
 
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
+
     Args:
         p, q: densities (module docstring).
         mass: the probability mass each density's integration interval must hold.
@@ -560,7 +562,7 @@ def fit_discriminator(
 def non_saturating_f(u) -> np.ndarray:
     r"""The convex function of the non-saturating objective, :math:`f(u) = (1+u)\log\frac{1+u}{2}`.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
 
     :math:`f(1) = 0` and :math:`f''(u) = 1/(1+u) > 0`, so
     :math:`D_f(p_g \| p_\text{data}) = \int p_\text{data}\, f(p_g / p_\text{data})\,dx` is an
@@ -576,7 +578,7 @@ def non_saturating_divergence(p_data, p_g, mass: float = 1 - 1e-12) -> float:
     r"""The f-divergence :math:`\int p_\text{data}\, f(p_g/p_\text{data})\,dx` with
     :func:`non_saturating_f`, by quadrature, in the stable form
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
 
     .. math::
 
@@ -618,7 +620,7 @@ def generator_gradient_at_optimum(
     r"""Monte-Carlo gradient of a generator loss with respect to :math:`(\mu, \sigma)` of
     :math:`p_g = \mathcal N(\mu, \sigma^2)`, with the discriminator frozen at :math:`D^*`.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
 
     The generator is :math:`G(z) = \mu + \sigma z`, :math:`z \sim \mathcal N(0, 1)`; the loss is
     the generator loss ``kind`` of :data:`gandemo.losses.LOSSES` on the logits :math:`a^*(G(z))`
@@ -657,7 +659,7 @@ def gaussian_fit_landscape(p_data, means, stds, x=None) -> dict:
     r"""Both generator objectives at :math:`D^*` for every Gaussian :math:`p_g = \mathcal N(\mu,
     \sigma^2)` on a grid of means and standard deviations.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
 
     Computed on a fine x-grid (:func:`jsd_on_grid`, :func:`kl_on_grid`), vectorised over the
     family.

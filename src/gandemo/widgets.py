@@ -386,7 +386,7 @@ def live_view(make_figure: Callable[[list], tuple[Figure, Callable[[int], None]]
     """A :class:`LiveImage` and a ``live`` callback for
     :func:`gandemo.recording.record_samples` that redraws a figure at every recorded frame.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     Args:
         make_figure: ``make_figure(frames)`` returns ``(fig, update)`` like the figures above;

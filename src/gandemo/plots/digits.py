@@ -1,5 +1,5 @@
 r"""Figures of handwritten digits (:mod:`gandemo.digits`): image grids of generated and real
-digits, still or replayed frame by frame (chapter 8).
+digits, still or replayed frame by frame (chapter 9).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def digit_grid(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """``rows * cols`` images ``(n, 64)`` in [-1, 1] tiled into one ``(8 rows + gaps)`` array
     (NaN in the one-pixel gaps).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     side = 8
     out = np.full((rows * (side + 1) - 1, cols * (side + 1) - 1), np.nan)
@@ -98,7 +98,7 @@ def digit_panels(
     images ``(n, 64)`` in [-1, 1]; each grid shows the first ``rows * cols`` images in a square
     of ``size`` inches (e.g. real digits beside generated ones).
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     rows = check_positive_int(rows, "rows")
     cols = check_positive_int(cols, "cols")
@@ -124,7 +124,7 @@ def digits_real_figure(
     """Like :func:`digits_figure`, with a grid of real digits ``real`` first and every grid at
     the same, larger scale; returns ``(fig, update)``, ``update(i)`` showing frame ``i``.
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     if len(models) != len(labels):
         raise ValueError("models and labels must have the same length")
@@ -159,7 +159,7 @@ def digits_real_player(
     """:func:`digits_real_figure` over the recorded frames (a frame player in the HTML book, a
     slider in JupyterLab), starting at the last frame.
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
     """
     if len(frames) < 2:
         raise ValueError("frames needs at least two recorded moments")

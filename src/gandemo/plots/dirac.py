@@ -106,7 +106,7 @@ def dirac_explorer(
 ) -> MultiExplorer:
     """The Dirac-GAN dashboard: loss, update scheme, step size, gamma and number of steps.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     Args:
         frames: the combinations for the HTML player (dicts with ``loss``, ``scheme``, ``step``,
@@ -140,7 +140,7 @@ def dirac_explorer(
 def plot_dirac_eigenvalues(gammas=None, step: float = 0.1, axes=None, zoom: float | None = 0.1):
     r"""Where the R1 penalty moves the eigenvalues.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/04_game_dynamics`.
 
     Left: eigenvalues of the Jacobian at (0, 0) in the complex plane as :math:`\gamma` grows from
     0 (on the imaginary axis, :math:`\pm i/2`) into the left half-plane. Right: the spectral

@@ -1,5 +1,5 @@
 r"""Figures of the loss functions themselves: the two BCE costs (chapter 1) and the generator's
-costs and their derivatives in the discriminator's logit (chapter 4).
+costs and their derivatives in the discriminator's logit (chapter 5).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _logit(d: np.ndarray) -> np.ndarray:
 def cost_curves(logits) -> dict[str, np.ndarray]:
     r"""Per-example generator costs and their slopes at the logits :math:`a`, by autograd.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     Returns a dict of numpy arrays: ``d`` (:math:`\sigma(a)`), the costs ``sat``, ``ns``, ``ml``,
     their derivatives with respect to the logit ``sat_da``, ``ns_da``, ``ml_da`` and with respect
@@ -90,7 +90,7 @@ def cost_curves(logits) -> dict[str, np.ndarray]:
 def plot_generator_costs(ax=None, n: int = 300):
     """The three generator costs of Goodfellow's 2016 tutorial against D(G(z)).
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
     """
     ax = get_ax(ax)
     d = np.linspace(1e-3, 1 - 1e-3, n)
@@ -115,7 +115,7 @@ def plot_generator_costs(ax=None, n: int = 300):
 def plot_cost_derivatives(axes=None, n: int = 300):
     """Two panels: the costs' slopes with respect to D and with respect to the logit a.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
     """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
@@ -146,7 +146,7 @@ def plot_cost_derivatives(axes=None, n: int = 300):
 def saturation_explorer(logit_values=None):
     r"""Slider on the discriminator logit :math:`a` of one generated example.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     Left: both costs against :math:`a` with the point and its tangent (slope
     :math:`\partial J/\partial a`). Right: the two slope magnitudes on a log scale and their

@@ -1,5 +1,5 @@
 r"""Figures of the generator's gradient (:mod:`gandemo.saturation`): how it vanishes under the
-saturating loss, per-batch and per-sample, and what the losses' sum says (chapters 4 and 5).
+saturating loss, per-batch and per-sample, and what the losses' sum says (chapters 5 and 6).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _LN2 = math.log(2.0)
 def discriminator_explorer(generator, snapshots: dict, stats: list, data, x_range=(-1.5, 5.0)):
     """Slider on k, the discriminator's pre-training steps.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     Left: the data density, a histogram of the (fixed) generator's samples and D(x) after k
     steps. Right: mean batch gradient norm of the generator against k under each loss, the
@@ -101,7 +101,7 @@ def discriminator_explorer(generator, snapshots: dict, stats: list, data, x_rang
 def plot_batch_ratios(stats: list, ax=None):
     """Measured gradient ratios against (1 - D)/D: every sample and every batch, log-log.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
     """
     ax = get_ax(ax)
     lo, hi = np.inf, 0.0
@@ -136,7 +136,7 @@ def plot_batch_ratios(stats: list, ax=None):
 def plot_comparison_runs(runs: dict, axes=None, target_mean=None):
     """Mean D(G(z)), generator gradient norm and the generated mean over training, both runs.
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     Args:
         runs: ``{kind: ModelHistory}`` from :func:`gandemo.saturation.compare_runs` (the
@@ -167,7 +167,7 @@ def plot_comparison_runs(runs: dict, axes=None, target_mean=None):
 def plot_total_losses(runs: dict, ax=None):
     """The seed's "total loss" D loss + G loss of each run, with its equilibrium value.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     Args:
         runs: ``{kind: ModelHistory}``, one run per generator loss kind.
@@ -187,9 +187,9 @@ def plot_total_losses(runs: dict, ax=None):
 
 def plot_jsd_bound(histories, axes=None):
     r"""The lower bound :math:`\ln 2 - L_D/2` on the JSD, from the logged discriminator loss,
-    beside the binned JSD of the samples (chapter 5).
+    beside the binned JSD of the samples (chapter 6).
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     Left: both over the training steps, one pair of curves per run (the first run bold).
     Right: every record as a point (:math:`L_D`, binned JSD), with the line
@@ -251,7 +251,7 @@ def plot_gradient_spread(spread, axes=None):
     spread over independent batches (the coefficient of variation, one thin line per
     discriminator, the mean thick).
 
-    Introduced in :doc:`/chapters/04_saturating_vs_nonsaturating`.
+    Introduced in :doc:`/chapters/05_saturating_vs_nonsaturating`.
 
     Args:
         spread: a :class:`gandemo.saturation.GradientSpread`.
@@ -295,7 +295,7 @@ def saturation_curves(
     r"""Mean :math:`D(G(z))` and the generator's gradient norm of many models over training,
     one thin line per model, coloured by loss, on log scales.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     The engine records both as window means (``history.d_fake`` and ``history.g_grad_norm``).
     Values below ``floor``, exact zeros included (a sigmoid that underflows in float32), are

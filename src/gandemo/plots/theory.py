@@ -390,7 +390,7 @@ def plot_non_saturating_f(ax=None, u_max: float = 6.0):
     f(p_g/p_\text{data})`: the non-saturating objective, :math:`2\,\mathrm{JSD}` and the
     reverse KL, each normalised to :math:`\tilde f(u) = f(u) - f'(1)(u - 1)`.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
 
     Adding :math:`c(u - 1)` to :math:`f` does not change :math:`D_f` (because
     :math:`\int p_\text{data}(p_g/p_\text{data} - 1) = 0`), so the normalised curves define the
@@ -449,7 +449,7 @@ def plot_landscapes(landscape: dict, p_data, axes=None, x_range=(-6.0, 6.0)):
     :math:`\mathrm{KL} - 2\,\mathrm{JSD}` over Gaussians :math:`\mathcal N(\mu, \sigma^2)`, with
     their grid minima, and the best Gaussians drawn over :math:`p_\text{data}`.
 
-    Introduced in :doc:`/chapters/03_nonsaturating_convergence`.
+    Introduced in :doc:`/chapters/03_nonsaturating_objective`.
 
     The filled contours are drawn at quantiles of the plotted values (quantile levels spaced as
     :math:`(k/15)^2`, so denser near the minimum). Every interior grid point below its eight

@@ -1,5 +1,5 @@
 r"""Figures of training runs (:class:`gandemo.training.Trainer`, one model or many): the live
-training figure, frame players, loss curves, latent maps and sample panels (chapters 5 to 7).
+training figure, frame players, loss curves, latent maps and sample panels (chapters 6 to 8).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = [
 def plot_loss_curves(history, axes=None, smooth: int = 1, metric_samples=None, bins: int = 60):
     """Losses with their equilibrium values (left) beside the JSD to the data (right).
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     Args:
         history: one model's records, a :class:`gandemo.training.ModelHistory` of a 1-D target
@@ -102,7 +102,7 @@ def plot_loss_curves(history, axes=None, smooth: int = 1, metric_samples=None, b
 def plot_samples_vs_density(samples, density, ax=None, x_range=None, title=None):
     """Histogram of generated 1-D samples over the target density.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
     """
     ax = get_ax(ax)
     if isinstance(samples, torch.Tensor):
@@ -516,7 +516,7 @@ def training_player(data, loss: str, frames: list[Frame], title: str = ""):
     """A frame player (live slider in JupyterLab) over the recorded ``frames`` of one run; the
     curve panels keep the axes of the whole run (:meth:`TrainingFigure.fix_limits`).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     if len(frames) < 2:
         raise ValueError("frames needs at least two recorded moments")
@@ -547,7 +547,7 @@ def comparison_player(data, runs: dict, title: str = ""):
     """Runs side by side: one sample panel per run (with :math:`D` behind) and their quality
     curves in one panel, over the recorded frames (same count for every run).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     Args:
         data: the common target.
@@ -608,7 +608,7 @@ def latent_grid(trainer, model: int = 0, *, lim: float = 3.0, n: int = 201) -> d
     r"""The generator of model ``model`` (its sampling weights) on an ``n`` x ``n`` grid of
     latent codes over :math:`[-\text{lim}, \text{lim}]^2`, for a 2-D mixture target.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     Latent dimensions beyond the first two are set to 0 (a slice through the latent space).
 
@@ -681,7 +681,7 @@ def latent_lines(
 def latent_map(trainer, models, *, lim: float = 3.0, lines: int = 17, n: int = 161, title=""):
     r"""GAN Lab's manifold view: the latent plane and its image under the generator.
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
 
     One column per model (``models``: an index, or a mapping from labels to indices). Top: the
     latent plane :math:`[-\text{lim}, \text{lim}]^2`, each code coloured by the mode nearest to
@@ -777,7 +777,7 @@ def samples_player(
     their modes-covered curves (a frame player in the HTML book, a slider in JupyterLab);
     ``losses`` as in :func:`samples_figure`.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     if len(frames) < 2:
         raise ValueError("frames needs at least two recorded moments")
@@ -789,7 +789,7 @@ def samples_figure(data, frames, models, labels, title="", max_step=None, *, los
     """A figure of the chosen models' samples and modes-covered curves, and ``update(i)`` that
     shows frame ``i`` of ``frames`` (which may grow after the call).
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
 
     ``losses`` names each model's loss, which gives its curve the loss's colour
     (:data:`gandemo.plots.style.LOSS_COLORS`); without it every curve is drawn in the
@@ -848,7 +848,7 @@ def metric_curves(trainer, key: str = "modes", ax=None, title: str = ""):
     """One metric over training for every loss of a :class:`gandemo.training.Trainer`: each
     seed thin, the mean over seeds thick. Returns the axis.
 
-    Introduced in :doc:`/chapters/07_loss_zoo`.
+    Introduced in :doc:`/chapters/08_loss_zoo`.
     """
     h = trainer.history
     metrics = h.metrics  # name -> (metric records, E)

@@ -22,7 +22,7 @@ def resolve_device(device: str | torch.device = "auto", work: int | None = None)
     the faster. Else the device named, which must exist in this build of PyTorch (ValueError
     otherwise).
 
-    Introduced in :doc:`/chapters/06_train_live`.
+    Introduced in :doc:`/chapters/07_train_live`.
     """
     if isinstance(device, str) and device == "auto":
         if work is not None and work < ACCELERATOR_WORK:

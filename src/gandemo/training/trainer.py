@@ -46,7 +46,7 @@ from .updates import (
 class Trainer:
     r"""Train one GAN, or :math:`E` GANs side by side, on a target of :mod:`gandemo.data`.
 
-    Introduced in :doc:`/chapters/05_total_loss`.
+    Introduced in :doc:`/chapters/06_total_loss`.
 
     Args:
         data: the target, with ``sample(n, generator)`` returning ``(n,)`` (1-D) or ``(n, d)``
@@ -67,7 +67,7 @@ class Trainer:
             (losses published with different rates train side by side, each at its own).
         betas: Adam's betas, shared by the two players.
         g_optimizer, d_optimizer: ``"adam"`` or ``"sgd"`` (plain gradient descent, whose step
-            is proportional to the gradient: chapter 4 uses it to show a vanishing gradient).
+            is proportional to the gradient: chapter 5 uses it to show a vanishing gradient).
         slope: negative slope of the hidden LeakyReLUs (0: ReLU).
         g_output: the generator's last activation, ``"linear"`` or ``"tanh"`` (images).
         ema: decay of an exponential moving average of the generator's weights (e.g. 0.99),
@@ -234,7 +234,7 @@ class Trainer:
     @classmethod
     def from_networks(cls, data, generator, discriminator, **config) -> Trainer:
         """A trainer that starts from given networks (copied), e.g. a discriminator pre-trained
-        against a frozen generator (chapters 4 and 5).
+        against a frozen generator (chapters 5 and 6).
 
         ``generator`` and ``discriminator`` are :class:`gandemo.models.Generator` and
         :class:`gandemo.models.Discriminator` (or lists of them, one per model) with hidden
@@ -599,7 +599,7 @@ class Trainer:
         history and divergences are copied row by row, so the selected models continue as
         they would have continued here (up to the float rounding of a different batch), and
         this trainer is left as it was. A longer budget for some models of a comparison is
-        then a continuation, not a second run from step 0 (chapter 7).
+        then a continuation, not a second run from step 0 (chapter 8).
 
         Args:
             models: indices of the models to keep, in the new trainer's order.
@@ -983,7 +983,7 @@ _STEP_LOCK_GUARD = threading.Lock()
 def summarize(trainer: Trainer) -> list[dict]:
     """Mean and standard deviation over seeds of the final metrics, one row per loss.
 
-    Introduced in :doc:`/chapters/08_digits`.
+    Introduced in :doc:`/chapters/09_digits`.
 
     Returns:
         Rows ``{"loss", "runs", "diverged", <metric>: (mean, std), ...}`` in the order the

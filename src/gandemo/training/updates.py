@@ -1,4 +1,4 @@
-"""The update steps of one training step: what chapters 1 and 6 show.
+"""The update steps of one training step: what chapters 1 and 7 show.
 
 Each function updates one player (or, for the simultaneous scheme, both) of all the models
 of a :class:`~gandemo.training.Trainer` at once, given their minibatches; :class:`ModelLosses`

@@ -48,6 +48,7 @@ try:  # the libraries load for a few seconds; a Ctrl-C then loses nothing
     from . import data
     from .dirac import SCHEMES
     from .experiments import DEFAULT_STEPS, Recipe, recipe_for
+    from .metrics import METRICS
     from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
     from .utils import (
         check_nonnegative_int,
@@ -635,19 +636,12 @@ def format_comparison(result: dict) -> str:
         for k in ("modes", "high_quality", "reverse_kl", "confidence", "fid")
         if any(k in r for r in result["rows"] + result["chance"])
     ]
-    head = {
-        "modes": "modes",
-        "high_quality": "high quality",
-        "reverse_kl": "reverse KL",
-        "confidence": "confidence",
-        "fid": "Frechet dist.",
-    }
+    head = {k: METRICS[k].short for k in keys}
 
     def cell(r, k):
         if k not in r or r[k][0] is None:
             return "n/a"
-        m, s = r[k]
-        return f"{100 * m:5.1f} ± {100 * s:4.1f} %" if k == "high_quality" else f"{m:.2f} ± {s:.2f}"
+        return METRICS[k].format(*r[k])
 
     name_w = max(len(r.get("loss", r.get("name", ""))) for r in result["rows"] + result["chance"])
     lines = [

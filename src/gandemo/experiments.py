@@ -35,6 +35,7 @@ import torch
 
 from . import data as data_module
 from .losses import LOSSES
+from .metrics import METRICS
 from .training import Trainer, summarize
 from .utils import check_nonnegative_int, check_positive_int
 
@@ -610,8 +611,8 @@ class Comparison:
         def clean(r: dict, key: str) -> dict:
             out = {key: r[key], "runs": r["runs"]}
             # digits: classes covered and the confident fraction play the parts of the modes
-            # covered and the high-quality fraction
-            alias = {"modes": "classes", "high_quality": "confident"}
+            # covered and the high-quality fraction (gandemo.metrics.METRICS says which)
+            alias = {m.stands_for: m.key for m in METRICS.values() if m.stands_for}
             for m in (
                 "modes",
                 "modes_one_sample",

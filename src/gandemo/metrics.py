@@ -17,6 +17,8 @@ import torch
 from .utils import check_positive, check_positive_int
 
 __all__ = [
+    "METRICS",
+    "Metric",
     "binned_target",
     "discriminator_lag",
     "evaluation_grid",
@@ -26,6 +28,61 @@ __all__ = [
     "mode_coverage",
     "ModeCoverage",
 ]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What the package says about one quality metric: its name in tables and titles, whether
+    it counts (modes, classes) or is a fraction, how it is printed, and, for the digits, which
+    metric of the 2-D targets it stands in for.
+
+    Attributes:
+        key: the name in :class:`~gandemo.training.History` metrics and in result rows.
+        label: the column name of tables ("modes covered").
+        short: the word of one-line summaries and titles ("modes").
+        kind: ``"count"`` (0 for a model that diverged), ``"fraction"`` (printed in percent)
+            or ``"value"``.
+        decimals: decimals of a mean in a table.
+        stands_for: the 2-D metric whose part this metric plays (digits: classes covered for
+            modes covered, the confident fraction for the high-quality fraction), or None.
+    """
+
+    key: str
+    label: str
+    short: str
+    kind: str
+    decimals: int
+    stands_for: str | None = None
+
+    def format(self, mean: float, std: float | None = None) -> str:
+        """``mean`` (and ``± std``) as a table cell: a fraction in percent, "n/a" if not
+        finite."""
+        if mean is None or not np.isfinite(mean):
+            return "n/a"
+        scale, unit = (100.0, " %") if self.kind == "fraction" else (1.0, "")
+        text = f"{scale * mean:.{self.decimals}f}"
+        if std is not None:
+            text += f" ± {scale * std:.{self.decimals}f}"
+        return text + unit
+
+
+#: The quality metrics of the book's targets, by key: the one vocabulary every table, summary
+#: line and title reads (the 2-D targets: modes, high_quality, reverse_kl; 1-D: jsd; digits:
+#: classes, confident, confidence, reverse_kl, fid).
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("modes", "modes covered", "modes", "count", 1),
+        Metric("modes_one_sample", "modes (one sample)", "modes", "count", 1),
+        Metric("high_quality", "high-quality samples", "high quality", "fraction", 1),
+        Metric("reverse_kl", "reverse KL", "reverse KL", "value", 2),
+        Metric("jsd", "JSD to the target", "JSD", "value", 3),
+        Metric("classes", "classes covered", "classes", "count", 1, stands_for="modes"),
+        Metric("confident", "confident fraction", "confident", "fraction", 1, "high_quality"),
+        Metric("confidence", "classifier confidence", "confidence", "value", 2),
+        Metric("fid", "Fréchet distance", "Fréchet", "value", 2),
+    )
+}
 
 
 def binned_target(density, lo: float, hi: float, bins: int) -> tuple[np.ndarray, np.ndarray]:

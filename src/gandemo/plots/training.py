@@ -19,7 +19,7 @@ from scipy import stats
 
 from .. import losses, widgets
 from ..losses import LOSSES
-from ..metrics import evaluation_points
+from ..metrics import METRICS, evaluation_points
 from ..recording import Frame, SampleFrame
 from ..utils import check_positive_int
 from .style import COLORS, LOSS_COLORS, MODE_COLORS, OFF_MODE, get_ax, plural
@@ -535,11 +535,12 @@ def metric_text(snapshot) -> str:
     """The snapshot's quality metrics as a short text for a title ("" when it has none)."""
     m = snapshot.metrics
     if "modes" in m:
-        return f" | modes {m['modes']}, high quality {m['high_quality']:.0%}"
+        hq = METRICS["high_quality"]
+        return f" | {METRICS['modes'].short} {m['modes']}, {hq.short} {m['high_quality']:.0%}"
     if "jsd" in m:
-        return f" | JSD {m['jsd']:.3f}"
+        return f" | {METRICS['jsd'].short} {m['jsd']:.3f}"
     if "classes" in m:
-        return f" | classes {m['classes']} of 10"
+        return f" | {METRICS['classes'].short} {m['classes']} of 10"
     return ""
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..metrics import METRICS
 from ..models import Discriminator, Generator, MLPStack, _mlp_layers
 from ..utils import (
     SMALL_WORK,
@@ -531,7 +532,7 @@ class Trainer:
         for e in range(self.n_models):
             values = target_metrics(self.data, fake[e, :, 0] if self.dim == 1 else fake[e])
             if e in self.diverged:
-                values = {k: (0 if k in ("modes", "classes") else math.nan) for k in values}
+                values = {k: (0 if _counts(k) else math.nan) for k in values}
             for k, v in values.items():
                 rows.setdefault(k, []).append(float(v))
         return {k: np.asarray(v) for k, v in rows.items()}
@@ -1004,3 +1005,8 @@ def summarize(trainer: Trainer) -> list[dict]:
             row[key] = (mean, float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
         rows.append(row)
     return rows
+
+
+def _counts(key: str) -> bool:
+    """Whether the metric ``key`` counts something (modes, classes): 0 for a diverged model."""
+    return key in METRICS and METRICS[key].kind == "count"

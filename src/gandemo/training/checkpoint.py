@@ -25,23 +25,8 @@ if TYPE_CHECKING:
 
 
 def save(trainer, path) -> None:
-    """Save everything needed to continue exactly where this trainer stands.
-
-    The state is read between two steps (a save from another thread than the one that
-    trains waits for the current step to end) and serialised in memory. The file is then
-    written next to the one ``path`` names (through a symbolic link: the file it points
-    to) under a temporary name and renamed over it only once complete, so a save that
-    fails halfway (a full disk, a file-size limit, a killed process) leaves the previous
-    checkpoint as it was. Only a regular file is ever replaced. Temporary files that a
-    killed save left in that folder are removed.
-
-    Raises:
-        ValueError: ``path`` cannot be written (empty, a folder, a device or another file
-            that is not a regular one, a write-protected file, a missing folder, a folder
-            where no file can be created).
-        OSError: writing failed (e.g. a full disk or a file-size limit); the message
-            names the path and the cause, and the previous file is unchanged.
-    """
+    """The work of :meth:`Trainer.save <gandemo.training.Trainer.save>` for ``trainer``
+    (read under its step lock, written to a temporary file, renamed over ``path``)."""
     import io
 
     path = check_writable_file(path, "checkpoint path")
@@ -114,16 +99,8 @@ def save_state(trainer, f) -> None:
 
 
 def load(cls, path, data=None, *, device: str | torch.device | None = None):
-    """A trainer restored from :meth:`save` (on ``device``, default the saved setting).
-
-    ``data`` is the target it was trained on; ``None`` finds it among the package's named
-    targets (:data:`gandemo.data.TARGETS`) by the description the checkpoint keeps.
-
-    Everything read is checked against the configuration it describes; any mismatch, a
-    truncated or foreign file, a value that is NaN, infinite or out of range, is a
-    ValueError that names the problem. A file that holds anything but tensors and plain
-    data (a pickled object, which could run code) is refused.
-    """
+    """The work of :meth:`Trainer.load <gandemo.training.Trainer.load>`: a ``cls`` restored
+    from ``path`` and checked."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"checkpoint {path!r} does not exist or is not a file")

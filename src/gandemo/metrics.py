@@ -66,9 +66,9 @@ class Metric:
         return text + unit
 
 
-#: The quality metrics of the book's targets, by key: the one vocabulary every table, summary
-#: line and title reads (the 2-D targets: modes, high_quality, reverse_kl; 1-D: jsd; digits:
-#: classes, confident, confidence, reverse_kl, fid).
+#: The one vocabulary of quality metrics, by key, that every table, summary line and title
+#: reads. The 2-D targets report modes, high_quality and reverse_kl, the 1-D ones jsd, the
+#: digits classes, confident, confidence, reverse_kl and fid.
 METRICS: dict[str, Metric] = {
     m.key: m
     for m in (

@@ -32,6 +32,20 @@ def fake_history(loss: str, d_loss, jsd, metric_every: int = 20):
     )
 
 
+#: A digits model small enough for a test: the settings the comparison and claim tests train.
+TINY_DIGITS = dict(
+    latent_dim=4,
+    width=16,
+    depth=1,
+    batch_size=16,
+    g_output="tanh",
+    threads=1,
+    record_every=5,
+    metric_every=10,
+    metric_samples=200,
+)
+
+
 def tiny_recipe(monkeypatch, steps: int = 20, metric_samples: int = 500, targets=("ring",)):
     """A recipe of tiny networks and ``steps`` steps (the rate drops halfway) put in place of
     the book's for ``targets``, so that comparisons and claims run in seconds."""

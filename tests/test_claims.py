@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fakes import tiny_recipe
+from fakes import TINY_DIGITS, tiny_recipe
 
 import gandemo as gd
 from gandemo import claims, experiments
@@ -74,17 +74,7 @@ def test_zoo_claims_run_on_a_tiny_comparison(monkeypatch, target):
 
 def test_digits_claims_run_on_tiny_runs():
     digits = gd.digits.Digits()
-    settings = dict(
-        latent_dim=4,
-        width=16,
-        depth=1,
-        batch_size=16,
-        g_output="tanh",
-        record_every=5,
-        metric_every=10,
-        metric_samples=200,
-        threads=1,
-    )
+    settings = TINY_DIGITS
     names = ["saturating"] * 2 + ["non-saturating"] * 2
     one = gd.Trainer(digits, loss=names, seed=[0, 1, 0, 1], device="cpu", **settings)
     one.run(40, progress=False)

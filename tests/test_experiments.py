@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from fakes import tiny_recipe
+from fakes import TINY_DIGITS, tiny_recipe
 
 import gandemo as gd
 from gandemo import experiments
@@ -254,17 +254,7 @@ def test_compare_command_table_and_errors(monkeypatch, capsys):
 
 def test_compare_digits_reads_against_the_digit_baselines(monkeypatch, capsys):
     tiny = experiments.Recipe(
-        dict(
-            latent_dim=4,
-            width=16,
-            depth=1,
-            batch_size=16,
-            g_output="tanh",
-            threads=1,
-            record_every=5,
-            metric_every=10,
-            metric_samples=200,
-        ),
+        TINY_DIGITS,
         ((0, 1e-3, 1e-3),),
         10,
     )

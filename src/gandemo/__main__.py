@@ -60,10 +60,10 @@ try:  # the libraries load for a few seconds; a Ctrl-C then loses nothing
 except KeyboardInterrupt:
     if __name__ != "__main__" and os.path.basename(sys.argv[0]) != "gandemo":
         raise
-    print("gandemo: interrupted while starting; nothing was done", file=sys.stderr)
-    sys.exit(130)
+    print("gandemo: interrupted while starting; nothing was done", file=sys.stderr, flush=True)
+    os._exit(130)  # not sys.exit: see console()
 
-__all__ = ["DATASETS", "main", "make_data", "plot_trainer", "summary"]
+__all__ = ["DATASETS", "console", "main", "make_data", "plot_trainer", "summary"]
 
 #: The targets the command line knows, by name, with a one-line description.
 DATASETS = {name: t.description for name, t in data.TARGETS.items()}
@@ -622,7 +622,7 @@ def _train(args) -> int:
                     failed.append(f"picture not saved to {args.plot!r}: {cause}")
             print(json.dumps(s) if args.json else format_summary(s), flush=True)
         finally:
-            if previous is not None:
+            if previous is not None and not _console.active:  # see console()
                 signal.signal(signal.SIGINT, previous)
         for message in failed:
             _error(message)
@@ -700,7 +700,7 @@ def _compare(args) -> int:
                 raise
             return _error(f"out of memory: {str(exc).splitlines()[0]}; choose fewer seeds", 1)
         finally:
-            if previous is not None:
+            if previous is not None and not _console.active:  # see console()
                 signal.signal(signal.SIGINT, previous)
         return stop.exit_code(obj["interrupted"])
 
@@ -744,5 +744,35 @@ def main(argv: list[str] | None = None) -> int:
     return 2  # pragma: no cover (argparse requires a command)
 
 
+def console() -> None:
+    """The ``gandemo`` console script and ``python -m gandemo``: run :func:`main` and exit with
+    its status.
+
+    Once the result is printed a Ctrl-C can no longer stop anything, so it stays ignored until
+    the process ends (:func:`main` called from Python restores the caller's handler instead).
+    After an interrupted run the process ends with ``os._exit`` once the output is flushed. A
+    plain exit is not reliable there: when the KeyboardInterrupt landed inside code that a C
+    extension ran through ``PyRun_String`` (which happens while torch loads), CPython remembers
+    it as unhandled and, at exit, kills the process with SIGINT whatever status was asked for
+    (the shell then sees -2 instead of 130). Everything the command writes (the checkpoint, the
+    picture) is closed before :func:`main` returns.
+    """
+    _console.active = True
+    code = main()
+    if _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code in (EXIT_INTERRUPTED, 128 + signal.SIGTERM, 128 + getattr(signal, "SIGHUP", 1)):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+class _console:
+    """Whether this process runs :func:`console` (and not :func:`main` from Python)."""
+
+    active = False
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -139,7 +139,7 @@ def test_published_recipe_of_losses_that_differ_only_in_the_rate_trains_them_as_
     assert recipe.schedule == ((0, rates, rates),)
     assert recipe.settings["d_steps"] == pub["hinge"].settings["d_steps"] and recipe.steps == 12
     c = experiments.compare("ring", ["hinge", "wasserstein-gp"], [0, 1], recipe=recipe)
-    assert c.trainer.config["lr_g"] == [pub["hinge"].lr] * 2 + [pub["wasserstein-gp"].lr] * 2
+    assert c.trainer.config["lr_g"] == (pub["hinge"].lr,) * 2 + (pub["wasserstein-gp"].lr,) * 2
     for loss, e in (("hinge", 1), ("wasserstein-gp", 3)):  # model e is the run it has alone
         alone = experiments.published_recipe("ring", loss, steps=12)
         solo = alone.trainer(gd.data.ring(), loss, 1, device="cpu")

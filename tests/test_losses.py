@@ -482,7 +482,7 @@ ENGINE = dict(
 def test_every_loss_trains_in_the_engine(name):
     t = training.Trainer(data.ring(), loss=name, seed=0, **ENGINE)
     h = t.run(100, progress=False)
-    assert t.models == [(name, 0)] and t.config["loss"] == name
+    assert t.models == [(name, 0)] and t.config.loss == (name,)
     assert h.d_loss.shape == (10, 1) and h.metrics["modes"].shape == (2, 1)
     assert np.all(np.isfinite(h.d_loss)) and np.all(np.isfinite(h.g_loss))
     assert np.all(np.isfinite(h.d_grad_norm)) and np.all(h.d_grad_norm > 0)

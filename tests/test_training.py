@@ -1939,7 +1939,7 @@ def test_set_loss_and_d_steps_change_the_objective_in_place():
     t.set_d_steps(2)
     assert torch.equal(t.G.flat, weights) and t.opt_g.state_dict()["state"][0]["step"] == adam
     assert t.loss_changes == [(10, 0, "non-saturating", "hinge")]
-    assert t.history.model(0).loss == "hinge" and t.config["loss"] == "hinge"
+    assert t.history.model(0).loss == "hinge" and t.config.loss == ("hinge",)
     assert t.config["d_steps"] == 2
     t.run(10, progress=False)
     assert t.step == 20 and np.all(np.isfinite(t.history.d_loss))
@@ -1959,7 +1959,7 @@ RATE_MIX = dict(loss=["hinge", "hinge", "wasserstein-gp"], seed=[0, 1, 2])
 def test_per_model_learning_rates_equal_solo_runs_at_those_rates():
     lr_g, lr_d = [1e-3, 3e-3, 5e-4], {"hinge": 2e-3, "wasserstein-gp": 4e-4}
     bt = batched(**RATE_MIX, lr_g=lr_g, lr_d=lr_d, d_steps=2)
-    assert bt.config["lr_g"] == lr_g and bt.config["lr_d"] == [2e-3, 2e-3, 4e-4]
+    assert bt.config["lr_g"] == tuple(lr_g) and bt.config["lr_d"] == (2e-3, 2e-3, 4e-4)
     bt.run(30, progress=False)
     for e, (name, seed) in enumerate(bt.models):
         t = batched(loss=name, seed=seed, lr_g=lr_g[e], lr_d=lr_d[name], d_steps=2)
@@ -1996,7 +1996,7 @@ def test_per_model_rates_survive_a_checkpoint(tmp_path):
     t.run(25, progress=False)
     t.save(tmp_path / "rates.pt")
     u = training.Trainer.load(tmp_path / "rates.pt", data.ring())
-    assert u.config["lr_g"] == [1e-3, 2e-3, 5e-4]
+    assert u.config["lr_g"] == (1e-3, 2e-3, 5e-4)
     u.run(15, progress=False)
     assert_same_state(ref, u)
 
@@ -2050,7 +2050,7 @@ def test_select_a_subset_continues_those_models_up_to_rounding():
     t.run(30, progress=False)
     u = t.select([2, 0])
     assert u.models == [("least-squares", 5), ("non-saturating", 3)]
-    assert u.config["lr_g"] == [3e-3, 1e-3]
+    assert u.config["lr_g"] == (3e-3, 1e-3)
     head = u.history.model(0)
     assert np.array_equal(head.d_loss, t.history.model(2).d_loss)
     assert np.array_equal(head.metrics["modes"], t.history.model(2).metrics["modes"])

@@ -34,7 +34,6 @@ where they stand, prints the result marked as interrupted and exits with 130 (14
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import os
@@ -49,7 +48,14 @@ try:  # the libraries load for a few seconds; a Ctrl-C then loses nothing
     from .dirac import SCHEMES
     from .experiments import DEFAULT_STEPS, Recipe, recipe_for
     from .metrics import METRICS
-    from .training import LOSSES, Trainer, TrainingDiverged, resolve_device, target_metrics
+    from .training import (
+        LOSSES,
+        Trainer,
+        TrainerConfig,
+        TrainingDiverged,
+        resolve_device,
+        target_metrics,
+    )
     from .utils import (
         check_nonnegative_int,
         check_positive,
@@ -172,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a GAN on a toy target and print a summary",
         description="Train a GAN on a toy target and print one summary line.",
     )
-    d = {k: p.default for k, p in inspect.signature(Trainer).parameters.items()}
+    d = TrainerConfig.defaults()
     t.epilog = (
         "Unless given, a setting is the target's recipe's (the one the book trains with; "
         "`compare` uses it too), else the engine's default in parentheses. Without --lr "
@@ -250,13 +256,13 @@ def summary(trainer: Trainer, seconds: float, steps: int) -> dict:
     fake = trainer.sample(METRIC_SAMPLES, seed=0).numpy()
     out = dict(
         data=getattr(trainer.data, "name", type(trainer.data).__name__),
-        loss=trainer.config["loss"],
+        loss=trainer.config.to_dict()["loss"],
         steps=int(steps),
         total_steps=int(trainer.step),
         seconds=round(float(seconds), 3),
         steps_per_s=round(steps / seconds, 1) if seconds > 0 else float("nan"),
         device=str(trainer.device),
-        seed=trainer.config["seed"],
+        seed=trainer.config.to_dict()["seed"],
         interrupted=bool(trainer.interrupted),
     )
     m = target_metrics(trainer.data, fake[:, 0] if trainer.dim == 1 else fake)
@@ -348,7 +354,7 @@ def plot_trainer(trainer: Trainer, path, n: int = 1000) -> None:
         title = f"step {snap.step}: JSD {snap.metrics['jsd']:.3f} nats"
     if trainer.dim in (1, 2):
         ax.legend(loc="upper left", markerscale=3)
-    ax.set_title(f"{trainer.config['loss']} GAN, {title}")
+    ax.set_title(f"{' / '.join(dict.fromkeys(trainer.config.loss))} GAN, {title}")
     fig.savefig(path, dpi=100)
 
 
@@ -402,10 +408,10 @@ def _check_train_args(args) -> None:
     )
 
 
-def _check_resumed_settings(args, config: dict) -> None:
+def _check_resumed_settings(args, config: TrainerConfig) -> None:
     """A ValueError naming every option of :data:`_FIXED_BY_CHECKPOINT` that was given with
     ``--resume`` and differs from the checkpoint's setting (the same value is accepted)."""
-    saved = dict(config, beta1=config["betas"][0], beta2=config["betas"][1])
+    saved = dict(config.to_dict(), beta1=config.betas[0], beta2=config.betas[1])
     differ = [
         f"--{k.replace('_', '-')} {getattr(args, k)} (the checkpoint has {saved[k]!r})"
         for k in _FIXED_BY_CHECKPOINT
@@ -421,7 +427,7 @@ def _check_resumed_settings(args, config: dict) -> None:
 def _run_settings(args) -> dict:
     """The :class:`~gandemo.training.Trainer` settings of a new run: the engine's defaults,
     then the target's recipe, then the options given (learning rates aside)."""
-    s = {**_trainer_defaults(), **recipe_for(args.data).settings}
+    s = {**TrainerConfig.defaults(), **recipe_for(args.data).settings}
     for key in _FIXED_BY_CHECKPOINT:
         if key not in ("beta1", "beta2") and getattr(args, key) is not None:
             s[key] = getattr(args, key)
@@ -431,14 +437,6 @@ def _run_settings(args) -> dict:
             betas[i] = getattr(args, key)
     s["betas"] = tuple(betas)
     return s
-
-
-def _trainer_defaults() -> dict:
-    return {
-        k: p.default
-        for k, p in inspect.signature(Trainer).parameters.items()
-        if k not in ("data", "_networks")
-    }
 
 
 def _memory_bytes() -> float:
@@ -665,7 +663,7 @@ def _compare(args) -> int:
     from .experiments import RECIPES, compare
 
     losses = None if args.loss is None else list(dict.fromkeys(args.loss))
-    settings = {**_trainer_defaults(), **RECIPES[args.data].settings}
+    settings = {**TrainerConfig.defaults(), **RECIPES[args.data].settings}
     try:
         _check_memory(
             args.seeds * len(losses or LOSSES),

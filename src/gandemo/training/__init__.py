@@ -27,8 +27,8 @@ objects called every so many steps or seconds.
 
 The engine is a package of concerns: ``updates`` (the update steps the chapters show),
 ``trainer`` (:class:`Trainer`), ``history`` (records), ``callbacks``, ``checkpoint`` (save and
-load), ``config`` (the settings' checks), ``runtime`` (device, optimiser, threads, streams,
-Ctrl-C) and ``targets``. Every public name is importable from ``gandemo.training`` itself.
+load), ``config`` (:class:`TrainerConfig`: every setting, its default and its check, once),
+``runtime`` (device, optimiser, threads, streams, Ctrl-C) and ``targets``. Every public name is importable from ``gandemo.training`` itself.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import warnings
 
 from . import history, runtime, updates
 from .callbacks import Callback, Every, ProgressBar
+from .config import TrainerConfig
 from .history import History, ModelHistory, Snapshot, TrainingDiverged
 from .runtime import FlatAdam, resolve_device
 from .targets import target_metrics
@@ -66,6 +67,7 @@ __all__ = [
     "ProgressBar",
     "Snapshot",
     "Trainer",
+    "TrainerConfig",
     "TrainingDiverged",
     "discriminator_update",
     "generator_update",

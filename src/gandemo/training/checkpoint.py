@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..utils import check_writable_file
+from .config import TrainerConfig
 from .history import History, TrainingDiverged
 from .runtime import FlatAdam
 from .targets import _data_dim, _data_fingerprint
@@ -67,7 +68,7 @@ def save_state(trainer, f) -> None:
     """Write the checkpoint's state to the binary file object ``f`` (under the lock)."""
     trainer._flush()
     c = trainer.config
-    config = dict(c, betas=list(c["betas"]))
+    config = dict(c.to_dict(), betas=list(c.betas))
     state = dict(
         format="gandemo.Trainer",
         version=2,
@@ -143,12 +144,7 @@ def from_state(cls, state: dict, data, device):
     config["betas"] = tuple(config["betas"])
     if device is not None:
         config["device"] = str(device)
-    known = set(
-        cls.__init__.__code__.co_varnames[
-            2 : cls.__init__.__code__.co_argcount + cls.__init__.__code__.co_kwonlyargcount
-        ]
-    )
-    known.discard("_networks")
+    known = set(TrainerConfig.names())
     if set(config) != known:
         unknown, missing = sorted(set(config) - known), sorted(known - set(config))
         raise ValueError(f"the config has unknown settings {unknown} or lacks {missing}")
@@ -199,7 +195,7 @@ def from_state(cls, state: dict, data, device):
     ):
         sd = player(name, who, "state")
         _check_optimizer_state(sd, opt, flat, name)
-        updated = step > 0 and (who == "generator" or c["d_steps"] > 0)
+        updated = step > 0 and (who == "generator" or c.d_steps > 0)
         if isinstance(opt, FlatAdam) and updated and not sd["state"]:
             raise ValueError(f"{name} has no Adam state although {who} was trained")
         if who == "generator" and sd["state"].get(0, {}).get("step") is not None:
@@ -221,12 +217,12 @@ def from_state(cls, state: dict, data, device):
     if any(s > step for s in t.history._metric_step):
         raise ValueError("the metric records go past the checkpoint's step")
     window = []
-    m = t.config["batch_size"]
+    m = t.config.batch_size
     for entry in state["window"]:
         if not isinstance(entry, list) or len(entry) != 5 or entry[1] not in ("d", "g"):
             raise ValueError("the pending record window is malformed")
         w_step, kind, w_loss, w_logits, w_norm = entry
-        bad_step = not step - t.config["record_every"] < w_step <= step + 1
+        bad_step = not step - t.config.record_every < w_step <= step + 1
         if not isinstance(w_step, int) or bad_step:
             raise ValueError("the pending record window does not end at the step")
         w_loss = tensor(w_loss, (e,), "a pending loss")
@@ -254,7 +250,7 @@ def from_state(cls, state: dict, data, device):
                 if not isinstance(s, torch.Tensor) or s.dtype != torch.uint8:
                     raise ValueError("a random stream state is not a byte tensor")
                 r.set_state(s)
-        m, k = t.config["batch_size"], t.config["latent_dim"]
+        m, k = t.config.batch_size, t.config.latent_dim
         for key, pos_key, width in (("real_buf", "real_pos", dim), ("z_buf", "z_pos", k)):
             buf, pos = state[key], state[pos_key]
             if buf is not None:

@@ -4,6 +4,7 @@ change a run in place, and sampling.
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 import time
@@ -24,7 +25,7 @@ from ..utils import (
 )
 from . import checkpoint
 from .callbacks import Callback, Every, ProgressBar
-from .config import _as_list, _check_choice, _check_config, _check_rate
+from .config import TrainerConfig, check_loss
 from .history import History, Snapshot, TrainingDiverged
 from .runtime import (
     FlatAdam,
@@ -36,7 +37,6 @@ from .runtime import (
 )
 from .targets import _data_dim, target_metrics
 from .updates import (
-    LOSSES,
     ModelLosses,
     discriminator_update,
     generator_update,
@@ -96,93 +96,31 @@ class Trainer:
 
     CHUNK = 64  # minibatches drawn per call to a sampler
 
-    def __init__(
-        self,
-        data,
-        *,
-        loss: str | Sequence[str] = "non-saturating",
-        seed: int | Sequence[int] = 0,
-        latent_dim: int = 2,
-        width: int = 64,
-        depth: int = 2,
-        batch_size: int = 128,
-        d_steps: int = 1,
-        scheme: str = "alternating",
-        lr_g: float = 1e-3,
-        lr_d: float = 1e-3,
-        betas: tuple[float, float] = (0.5, 0.999),
-        g_optimizer: str = "adam",
-        d_optimizer: str = "adam",
-        slope: float = 0.2,
-        g_output: str = "linear",
-        ema: float | None = None,
-        device: str | torch.device = "auto",
-        record_every: int = 10,
-        metric_every: int = 200,
-        metric_samples: int = 2500,
-        threads: int | str = "auto",
-        _networks=None,
-    ) -> None:
-        names, seeds = _as_list(loss, "loss"), _as_list(seed, "seed")
-        if names is not None and seeds is not None and len(names) != len(seeds):
-            raise ValueError(
-                f"loss and seed lists must have the same length; got {len(names)} losses and "
-                f"{len(seeds)} seeds"
-            )
-        n = len(names) if names is not None else (len(seeds) if seeds is not None else 1)
-        names = names if names is not None else [loss] * n
-        seeds = seeds if seeds is not None else [seed] * n
-        for s in seeds:
-            check_seed(s)
-        self.losses = ModelLosses(names)
-        seeds = [int(s) for s in seeds]
-        self.models = list(zip(names, seeds, strict=True))
-        self.n_models = e = n
-        self.config = _check_config(
-            dict(
-                loss=names[0] if e == 1 else list(names),
-                seed=seeds[0] if e == 1 else list(seeds),
-                latent_dim=latent_dim,
-                width=width,
-                depth=depth,
-                batch_size=batch_size,
-                d_steps=d_steps,
-                scheme=scheme,
-                lr_g=lr_g,
-                lr_d=lr_d,
-                betas=betas,
-                g_optimizer=g_optimizer,
-                d_optimizer=d_optimizer,
-                slope=slope,
-                g_output=g_output,
-                ema=ema,
-                device=device,
-                record_every=record_every,
-                metric_every=metric_every,
-                metric_samples=metric_samples,
-                threads=threads,
-            )
-        )
+    def __init__(self, data, *, _networks=None, **settings) -> None:
+        #: the settings, checked (:class:`TrainerConfig`; the controls below replace it)
+        self.config = TrainerConfig.of(settings)
+        self._losses: ModelLosses | None = None
+        e = self.n_models
+        seeds = self.config.seed
         c = self.config
-        self.device = resolve_device(device, work=e * c["batch_size"] * c["width"])
+        self.device = resolve_device(c.device, work=e * c.batch_size * c.width)
         self.data = data
         self.dim = _data_dim(data)
         if _networks is None:
             gens = [
                 Generator(
-                    c["latent_dim"],
+                    c.latent_dim,
                     self.dim,
-                    c["width"],
-                    c["depth"],
+                    c.width,
+                    c.depth,
                     seed=s,
-                    output=c["g_output"],
-                    slope=c["slope"],
+                    output=c.g_output,
+                    slope=c.slope,
                 )
                 for s in seeds
             ]
             discs = [
-                Discriminator(self.dim, c["width"], c["depth"], seed=s + 1, slope=c["slope"])
-                for s in seeds
+                Discriminator(self.dim, c.width, c.depth, seed=s + 1, slope=c.slope) for s in seeds
             ]
         else:
             gens, discs = _networks
@@ -190,16 +128,12 @@ class Trainer:
         self.G = MLPStack(gens).to(self.device)
         #: the discriminators' logits, one :class:`gandemo.models.MLPStack`
         self.D = MLPStack(discs).to(self.device)
-        if (
-            self.G.in_dim != c["latent_dim"]
-            or self.G.out_dim != self.dim
-            or self.D.in_dim != self.dim
-        ):
+        if self.G.in_dim != c.latent_dim or self.G.out_dim != self.dim or self.D.in_dim != self.dim:
             raise ValueError("the networks do not fit the latent size and the data's dimension")
         #: the moving average of the generators' weights (``ema`` given), else None
-        self.ema_flat = self.G.flat.detach().clone() if c["ema"] is not None else None
-        self.opt_g = _optimizer(c["g_optimizer"], self.G.flat, c["lr_g"], c["betas"])
-        self.opt_d = _optimizer(c["d_optimizer"], self.D.flat, c["lr_d"], c["betas"])
+        self.ema_flat = self.G.flat.detach().clone() if c.ema is not None else None
+        self.opt_g = _optimizer(c.g_optimizer, self.G.flat, c.lr_g, c.betas)
+        self.opt_d = _optimizer(c.d_optimizer, self.D.flat, c.lr_d, c.betas)
         self.step = 0
         self.history = History(self.models)
         #: the models stopped after a non-finite loss, gradient or weight (index to step)
@@ -218,8 +152,8 @@ class Trainer:
         self._z_eval = torch.stack(
             [
                 torch.randn(
-                    c["metric_samples"],
-                    c["latent_dim"],
+                    c.metric_samples,
+                    c.latent_dim,
                     generator=torch_generator(_stream_seed(s, 4), dev),
                     device=dev,
                 )
@@ -231,6 +165,23 @@ class Trainer:
         self._real_pos = self._z_pos = 0
         self._wall = 0.0
         self._window: list[tuple[int, str, tuple[torch.Tensor, ...]]] = []
+
+    @property
+    def models(self) -> list[tuple[str, int]]:
+        """``(loss, seed)`` of each model (read from :attr:`config`, where the names live)."""
+        return self.config.models
+
+    @property
+    def n_models(self) -> int:
+        """:math:`E`, the number of models trained side by side."""
+        return self.config.n_models
+
+    @property
+    def losses(self) -> ModelLosses:
+        """The models' objectives (:class:`ModelLosses`), made from :attr:`config`'s names."""
+        if self._losses is None or tuple(self._losses.names) != self.config.loss:
+            self._losses = ModelLosses(self.config.loss)
+        return self._losses
 
     @classmethod
     def from_networks(cls, data, generator, discriminator, **config) -> Trainer:
@@ -287,13 +238,13 @@ class Trainer:
         e = self.check_model(model)
         c = self.config
         g = Generator(
-            c["latent_dim"],
+            c.latent_dim,
             self.dim,
-            c["width"],
-            c["depth"],
+            c.width,
+            c.depth,
             seed=0,
-            output=c["g_output"],
-            slope=c["slope"],
+            output=c.g_output,
+            slope=c.slope,
         )
         flat = self.ema_flat if (ema and self.ema_flat is not None) else self.G.flat
         g.net = self.G.net(e, flat.detach().cpu())
@@ -303,7 +254,7 @@ class Trainer:
         """A copy of model ``model``'s discriminator (logits) on the CPU."""
         e = self.check_model(model)
         c = self.config
-        d = Discriminator(self.dim, c["width"], c["depth"], seed=0, slope=c["slope"])
+        d = Discriminator(self.dim, c.width, c.depth, seed=0, slope=c.slope)
         d.net = self.D.net(e, self.D.flat.detach().cpu())
         return d
 
@@ -315,7 +266,7 @@ class Trainer:
     # -- minibatches ----------------------------------------------------------------------
 
     def _real_batch(self) -> torch.Tensor:
-        m = self.config["batch_size"]
+        m = self.config.batch_size
         if self._real_buf is None or self._real_pos + m > self._real_buf.shape[1]:
             rows = []
             for rng in self._data_rngs:
@@ -328,7 +279,7 @@ class Trainer:
         return x
 
     def _z_batch(self) -> torch.Tensor:
-        m, k = self.config["batch_size"], self.config["latent_dim"]
+        m, k = self.config.batch_size, self.config.latent_dim
         if self._z_buf is None or self._z_pos + m > self._z_buf.shape[1]:
             self._z_buf = torch.stack(
                 [
@@ -344,7 +295,7 @@ class Trainer:
     def _u_batch(self) -> torch.Tensor | None:
         if not self.losses.penalized:
             return None
-        m = self.config["batch_size"]
+        m = self.config.batch_size
         return torch.stack(
             [torch.rand(m, 1, generator=r, device=self.device) for r in self._u_rngs]
         )
@@ -394,15 +345,15 @@ class Trainer:
     @torch.no_grad()
     def _update_ema(self) -> None:
         if self.ema_flat is not None:
-            self.ema_flat.lerp_(self.G.flat, 1.0 - self.config["ema"])
+            self.ema_flat.lerp_(self.G.flat, 1.0 - self.config.ema)
 
     def _train_step(self) -> None:
         """One generator step (and its discriminator updates), without waiting for the device."""
         step = self.step + 1
-        if self.config["scheme"] == "simultaneous":
+        if self.config.scheme == "simultaneous":
             self._both_update(step)
         else:
-            for _ in range(self.config["d_steps"]):
+            for _ in range(self.config.d_steps):
                 self._d_update(step)
             self._g_update(step)
         self.step = step
@@ -422,11 +373,11 @@ class Trainer:
         if not self._window:
             return
         window = self._window
-        complete = self.step % self.config["record_every"] == 0
+        complete = self.step % self.config.record_every == 0
         if complete:
             self._window = []
         e = self.n_models
-        m = self.config["batch_size"]
+        m = self.config.batch_size
         parts, layout = [], []
         for step, kind, (loss, logits, norm) in window:
             p = torch.sigmoid(logits) if logits is not None else None
@@ -547,21 +498,17 @@ class Trainer:
         (as in the constructor). Both are checked before either changes: a bad value changes
         nothing.
         """
-        names = [name for name, _ in self.models]
-        new = {}
-        for lr, key, opt in ((lr_g, "lr_g", "g_optimizer"), (lr_d, "lr_d", "d_optimizer")):
-            if lr is not None:
-                new[key] = _check_rate(lr, key, names)
-                if isinstance(new[key], list) and self.config[opt] == "sgd":
-                    raise ValueError(f"{key}: one rate per model needs {opt}='adam'; got 'sgd'")
-        for key, lr in new.items():
+        changes = {k: v for k, v in (("lr_g", lr_g), ("lr_d", lr_d)) if v is not None}
+        config = self.config.replace(**changes)  # checks both before either changes
+        for key in changes:
+            lr = config[key]
             opt = self.opt_g if key == "lr_g" else self.opt_d
             if isinstance(opt, FlatAdam):
                 opt.set_lr(lr)
             else:
                 for group in opt.param_groups:
                     group["lr"] = lr
-            self.config[key] = lr
+        self.config = config
 
     def set_loss(self, loss: str, model: int | None = None) -> None:
         """Switch model ``model`` (None: every model) to the objective ``loss`` from the next
@@ -573,25 +520,20 @@ class Trainer:
         last step trained with the old loss. A checkpoint saved afterwards stores the new loss
         (not the list of changes).
         """
-        loss = _check_choice(loss, "loss", LOSSES)
+        loss = check_loss(loss)
         which = range(self.n_models) if model is None else [self.check_model(model)]
-        names = [name for name, _ in self.models]
+        names = list(self.config.loss)
         for e in which:
             if names[e] != loss:
                 self.loss_changes.append((self.step, e, names[e], loss))
                 names[e] = loss
-        self.losses = ModelLosses(names)
-        self.models = [(name, s) for name, (_, s) in zip(names, self.models, strict=True)]
-        self.history.models = list(self.models)
-        self.config["loss"] = names[0] if self.n_models == 1 else list(names)
+        self.config = self.config.replace(loss=names)
+        self.history.models = self.models  # the record names the loss as of the latest change
 
     def set_d_steps(self, d_steps: int) -> None:
         """Change :math:`k`, the discriminator updates per generator update, from the next step
         on (0 freezes the discriminator; the simultaneous scheme needs 1)."""
-        d_steps = check_nonnegative_int(d_steps, "d_steps")
-        if self.config["scheme"] == "simultaneous" and d_steps != 1:
-            raise ValueError(f"d_steps must be 1 with scheme='simultaneous'; got {d_steps}")
-        self.config["d_steps"] = d_steps
+        self.config = self.config.replace(d_steps=d_steps)
 
     def select(self, models: Sequence[int]) -> Trainer:
         """A new trainer holding models ``models`` of this one, exactly where they stand.
@@ -612,18 +554,11 @@ class Trainer:
             raise ValueError(f"models must not repeat a model; got {list(models)}")
         rows = torch.tensor(idx, device=self.device)
         c = self.config
-
-        def pick(value):  # a per-model setting: a list of the selected ones, else as it is
-            return [value[e] for e in idx] if isinstance(value, list) else value
-
-        config = {k: v for k, v in c.items() if k not in ("loss", "seed")}
-        config.update(lr_g=pick(c["lr_g"]), lr_d=pick(c["lr_d"]))
-        t = Trainer(
-            self.data,
-            loss=[self.models[e][0] for e in idx],
-            seed=[self.models[e][1] for e in idx],
-            **config,
-        )
+        per_model = {  # the selected models' losses, seeds and (per-model) rates
+            k: [c[k][e] for e in idx] if isinstance(c[k], tuple) else c[k]
+            for k in ("loss", "seed", "lr_g", "lr_d")
+        }
+        t = Trainer(self.data, **{**c.to_dict(), **per_model})
         with torch.no_grad():
             t.G.flat.copy_(self.G.flat[rows])
             t.D.flat.copy_(self.D.flat[rows])
@@ -717,9 +652,9 @@ class Trainer:
         """CPU threads for single updates: one for small models (:data:`SMALL_WORK`), else
         what torch has (a :meth:`run` measures instead)."""
         c = self.config
-        if c["threads"] != "auto":
-            return c["threads"]
-        small = self.n_models * c["batch_size"] * c["width"] <= SMALL_WORK
+        if c.threads != "auto":
+            return c.threads
+        small = self.n_models * c.batch_size * c.width <= SMALL_WORK
         return 1 if small else torch.get_num_threads()
 
     def update_d(self) -> None:
@@ -739,7 +674,7 @@ class Trainer:
         self.step += 1
         self._wall += time.perf_counter() - t
         self._flush()
-        if self.step % self.config["metric_every"] == 0:
+        if self.step % self.config.metric_every == 0:
             self._record_metrics()
 
     def run(
@@ -792,9 +727,9 @@ class Trainer:
         self.should_stop = self.interrupted = False
         threads = None  # on the CPU: one thread for small models, else measured
         if self.device.type == "cpu":
-            fixed = 1 if self._threads_now() == 1 else self.config["threads"]
+            fixed = 1 if self._threads_now() == 1 else self.config.threads
             threads = _ThreadChooser(None if fixed == "auto" else fixed)
-        rec, met = self.config["record_every"], self.config["metric_every"]
+        rec, met = self.config.record_every, self.config.metric_every
         end = self.step + steps
         try:
             with _deferred_sigint() as sigint:
@@ -864,7 +799,7 @@ class Trainer:
         """
         n = check_positive_int(n, "n")
         e = self.check_model(model)
-        k = self.config["latent_dim"]
+        k = self.config.latent_dim
         if seed is None:
             z = torch.randn(n, k, generator=self._view_rngs[e], device=self.device)
         else:
@@ -887,7 +822,7 @@ class Trainer:
         """``n`` examples of every model from the same seeded latent codes, ``(E, n, dim)``."""
         n = check_positive_int(n, "n")
         g = torch.Generator().manual_seed(check_nonnegative_int(seed, "seed"))
-        z = torch.randn(n, self.config["latent_dim"], generator=g)
+        z = torch.randn(n, self.config.latent_dim, generator=g)
         return self._generate(z.expand(self.n_models, -1, -1))
 
     def logits(self, x, *, model: int | None = None) -> np.ndarray:
@@ -979,6 +914,12 @@ class Trainer:
 
 
 _STEP_LOCK_GUARD = threading.Lock()
+
+
+# help(Trainer) and inspect show every setting with its default, read from TrainerConfig
+Trainer.__signature__ = TrainerConfig.signature(
+    inspect.Parameter("data", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+)
 
 
 def summarize(trainer: Trainer) -> list[dict]:

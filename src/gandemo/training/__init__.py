@@ -28,7 +28,8 @@ objects called every so many steps or seconds.
 The engine is a package of concerns: ``updates`` (the update steps the chapters show),
 ``trainer`` (:class:`Trainer`), ``history`` (records), ``callbacks``, ``checkpoint`` (save and
 load), ``config`` (:class:`TrainerConfig`: every setting, its default and its check, once),
-``runtime`` (device, optimiser, threads, streams, Ctrl-C) and ``targets``. Every public name is importable from ``gandemo.training`` itself.
+``runtime`` (device, optimiser, threads, streams, Ctrl-C) and ``targets``. Every public name
+is importable from ``gandemo.training`` itself.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ here, every loss, every gradient (the discriminator's, the generator's through D
 gradients, WGAN-GP's penalty by double backprop) and whole Adam and SGD steps of both players
 must agree with :mod:`gandemo.losses`, torch autograd and the engine's own update functions in
 float64; the targets and the mode metric must agree with :mod:`gandemo.data` and
-:mod:`gandemo.metrics` (the metric by clusters of centres with a reference written here); and a
-few hundred steps of training in the page must reach the ring's modes.
+:mod:`gandemo.metrics` (the metric by clusters of centres with a reference written here); the
+controls that change a run in place (setLoss, setDSteps, the schedule's ratesAt) must do what
+the package's do, with the statistics of every update and the divergence check; and a few
+hundred steps of training in the page must reach the ring's modes.
 """
 
 from __future__ import annotations
@@ -263,11 +265,15 @@ const t = new G.Trainer(G.ring(), {loss: a.name, width: a.width, depth: a.depth,
                                    ema: 0.99, gOptimizer: a.gOpt, dOptimizer: a.dOpt});
 t.G.params.set(a.gFlat); t.D.params.set(a.dFlat); t.emaParams.set(a.gFlat);
 const out = [];
-for (const s of a.steps) {
+a.steps.forEach((s, i) => {
+  if (a.switchAt === i) t.setLoss(a.switchTo);
   for (const d of s.d) t.dUpdate(d.real, d.z, d.u);
   t.gUpdate(s.z);
-  out.push({g: Array.from(t.G.params), d: Array.from(t.D.params), ema: Array.from(t.emaParams)});
-}
+  t.step += 1;  // (as trainStep; the batches are the test's)
+  out.push({g: Array.from(t.G.params), d: Array.from(t.D.params), ema: Array.from(t.emaParams),
+            last: Object.assign({}, t.last), loss: t.config.loss, diverged: t.diverged,
+            lossChanges: t.lossChanges.slice()});
+});
 return out;
 """
 
@@ -304,8 +310,14 @@ def engine_optimizer(kind: str, flat, lr: float, betas):
     return training.FlatAdam(flat, lr, betas) if kind == "adam" else torch.optim.SGD([flat], lr=lr)
 
 
-def steps_against_engine(page, name, d_steps, betas, g_opt, d_opt, lr_g, lr_d):
-    """Three steps in the page against the engine's update functions with these optimisers."""
+def steps_against_engine(
+    page, name, d_steps, betas, g_opt, d_opt, lr_g, lr_d, n_steps=3, switch=None
+):
+    """``n_steps`` steps in the page against the engine's update functions with these
+    optimisers; with ``switch = (i, new)``, the loss becomes ``new`` before step ``i`` (0-based)
+    on both sides, as Trainer.set_loss does it (a new ModelLosses, the same optimisers). Returns
+    the page's per-step records and the engine's statistics of each step (the latest D loss, the
+    G loss and mean sigmoid(D(G(z))) of the generator update)."""
     width, depth, m = 8, 2, 32
     gen = MLPStack([Generator(2, 2, width, depth, seed=3)]).double()
     dis = MLPStack([Discriminator(2, width, depth, seed=4)]).double()
@@ -327,8 +339,10 @@ def steps_against_engine(page, name, d_steps, betas, g_opt, d_opt, lr_g, lr_d):
     ema = gen.flat.detach().clone()
     loss = training.ModelLosses([name])
     rng = np.random.default_rng(7)
-    steps, want = [], []
-    for _ in range(3):
+    steps, want, stats = [], [], []
+    for i in range(n_steps):
+        if switch is not None and i == switch[0]:
+            loss = training.ModelLosses([switch[1]])  # what Trainer.set_loss leaves in effect
         step = dict(d=[])
         for _ in range(d_steps):
             real = data.ring().sample(m, torch.Generator().manual_seed(int(rng.integers(99))))
@@ -336,16 +350,25 @@ def steps_against_engine(page, name, d_steps, betas, g_opt, d_opt, lr_g, lr_d):
             z, u = rng.normal(size=(m, 2)), rng.uniform(size=m)
             step["d"].append(dict(real=real.ravel().tolist(), z=z.ravel().tolist(), u=u.tolist()))
             penalty_u = t64(u)[None, :, None] if loss.penalized else None
-            training.discriminator_update(
+            d_loss, _ = training.discriminator_update(
                 gen, dis, opt_d, loss, t64(real)[None], t64(z)[None], penalty_u
             )
         z = rng.normal(size=(m, 2))
         step["z"] = z.ravel().tolist()
-        training.generator_update(gen, dis, opt_g, loss, t64(z)[None])
+        g_loss, fake_logits = training.generator_update(gen, dis, opt_g, loss, t64(z)[None])
         ema.lerp_(gen.flat.detach(), 1.0 - 0.99)  # Trainer._update_ema
         steps.append(step)
         want.append((gen.flat.detach()[0].clone(), dis.flat.detach()[0].clone(), ema[0].clone()))
+        stats.append(
+            dict(
+                dLoss=float(d_loss[0]) if d_steps else math.nan,
+                gLoss=float(g_loss[0]),
+                meanDGz=float(torch.sigmoid(fake_logits[0]).mean()),
+            )
+        )
     arg["steps"] = steps
+    if switch is not None:
+        arg["switchAt"], arg["switchTo"] = switch
     out = js(page, STEPS_JS, arg)
     start_g, start_d = t64(arg["gFlat"]), t64(arg["dFlat"])
     for got, (g, d, e) in zip(out, want, strict=True):
@@ -354,6 +377,7 @@ def steps_against_engine(page, name, d_steps, betas, g_opt, d_opt, lr_g, lr_d):
     # the players moved (Adam: by about lr per weight and step; SGD: by lr times the gradient)
     assert float((want[-1][0] - start_g).abs().max()) > (lr_g if g_opt == "adam" else 1e-4)
     assert float((want[-1][1] - start_d).abs().max()) > (lr_d if d_opt == "adam" else 1e-4)
+    return out, stats
 
 
 def test_adam_matches_torch(page):
@@ -506,6 +530,181 @@ def test_set_optimizer_in_place(page):
     assert out["finite"]
 
 
+# -- the controls that change a run in place, the statistics of each update -------------------
+
+SWITCHES = [
+    ("non-saturating", "saturating"),
+    ("saturating", "wasserstein-gp"),  # to the penalty: D's update gains its second backprop
+    ("wasserstein-gp", "hinge"),
+    ("least-squares", "non-saturating"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), SWITCHES)
+def test_set_loss_mid_run_matches_engine(page, old, new):
+    """Trainer.setLoss switches the objective mid-run as the package's Trainer.set_loss does:
+    the same weights, moving average and optimiser states go on under the new loss (a new
+    ModelLosses in the engine), two steps with the old loss then two with the new one, in
+    float64; the statistics of every update (the latest D loss, G's loss, mean D(G(z)) of the
+    generator's batch) are the engine's."""
+    out, stats = steps_against_engine(
+        page, old, 1, (0.5, 0.999), "adam", "adam", 2e-3, 3e-3, n_steps=4, switch=(2, new)
+    )
+    assert [o["loss"] for o in out] == [old, old, new, new]
+    assert out[-1]["lossChanges"] == [[2, old, new]]
+    errors = [err(o["last"][k], s[k]) for o, s in zip(out, stats, strict=True) for k in s]
+    assert max(errors) <= TOL, errors
+    assert all(o["diverged"] is None for o in out)
+    assert all(0 < o["last"]["meanDGz"] < 1 for o in out)
+
+
+def test_set_loss_records_like_the_package(page):
+    """setLoss notes each change as the package's Trainer.loss_changes does ([step, old, new]:
+    step the last one trained with the old loss; (step, model, old, new) there), not a switch
+    to the loss in use; an unknown name throws an Error naming the choices and changes nothing."""
+    t = gd.Trainer(data.ring(), loss="non-saturating", width=8, depth=1, batch_size=8, seed=0)
+    t.run(2, progress=False)
+    t.set_loss("hinge")
+    t.set_loss("hinge")
+    t.run(1, progress=False)
+    t.set_loss("least-squares")
+    want = [[step, old, new] for step, _, old, new in t.loss_changes]
+    out = js(
+        page,
+        """const t = new G.Trainer(G.ring(), {width: 8, depth: 1, batchSize: 8});
+        for (let i = 0; i < 2; i++) t.trainStep();
+        t.setLoss('hinge'); t.setLoss('hinge'); t.trainStep(); t.setLoss('least-squares');
+        const errors = [];
+        for (const bad of ['wgan', 'toString', undefined]) {
+          try { t.setLoss(bad); errors.push(null); } catch (e) {
+            errors.push([e instanceof Error, e.message]); }
+        }
+        return {changes: t.lossChanges, loss: t.config.loss, errors: errors,
+                penalty: t.spec.penalty};""",
+    )
+    assert out["changes"] == want == [[2, "non-saturating", "hinge"], [3, "hinge", "least-squares"]]
+    assert out["loss"] == "least-squares" and out["penalty"] == 0
+    for (is_error, message), bad in zip(out["errors"], ["wgan", "toString", None], strict=True):
+        assert is_error and message.startswith("loss must be one of "), message
+        assert all(n in message for n in NAMES) and str(bad).replace("None", "undefined") in message
+
+
+def test_set_d_steps(page):
+    """setDSteps(k): k discriminator updates per training step from the next one on (0 freezes
+    D, as Trainer.set_d_steps allows); a negative or fractional k throws."""
+    out = js(
+        page,
+        """const t = new G.Trainer(G.ring(), {width: 8, depth: 1, batchSize: 8});
+        const count = () => t.optD.t;
+        t.trainStep(); const one = count();
+        t.setDSteps(3); t.trainStep(); const four = count();
+        t.setDSteps(0); const d0 = Array.from(t.D.params); t.trainStep();
+        const frozen = t.D.params.every((v, i) => v === d0[i]);
+        const errors = [-1, 1.5, '2'].map((k) => { try { t.setDSteps(k); return null; }
+                                                   catch (e) { return e.message; } });
+        return {one: one, four: four, frozen: frozen, k: t.config.dSteps, errors: errors,
+                step: t.step};""",
+    )
+    assert (out["one"], out["four"], out["frozen"], out["k"], out["step"]) == (1, 4, True, 0, 3)
+    assert all(e and e.startswith("dSteps must be a non-negative integer") for e in out["errors"])
+
+
+RATES_STEPS = [0, 1, 2, 799, 800, 801, 1199, 1200, 5000]
+# schedules that Recipe refuses: not from step 0, steps not increasing, empty
+BAD = [[[1, 1e-3, 1e-3]], [[0, 1e-3, 1e-3], [5, 1e-3, 1e-3], [5, 1e-4, 1e-4]], []]
+
+
+def test_rates_at_matches_the_recipe(page):
+    """GdLive.ratesAt and Trainer.ratesAt give the rates of gandemo.experiments.Recipe.rates_at,
+    for the live recipe (gd_settings.js) and a three-phase schedule; a schedule that does not
+    start at step 0, or whose steps do not increase, is refused on both sides; without a schedule
+    a trainer's rates are its own."""
+    live = gd.experiments.LIVE_RECIPE
+    three = gd.experiments.Recipe({}, ((0, 1e-2, 2e-2), (3, 5e-3, 1e-3), (800, 1e-4, 2e-4)), 10)
+    out = js(
+        page,
+        """const rates = (sched) => a.steps.map((s) => { const r = G.ratesAt(sched, s);
+                                                      return [r.lrG, r.lrD]; });
+        const t = new G.Trainer(G.ring(), {schedule: a.three, width: 8, depth: 1});
+        const plain = new G.Trainer(G.ring(), {lrG: 3e-4, lrD: 2e-3, width: 8, depth: 1});
+        const refused = a.bad.map((s) => {
+          try { G.ratesAt(s, 0); new G.Trainer(G.ring(), {schedule: s}); return null; }
+          catch (e) { return e.message; } });
+        let negative = null;
+        try { t.ratesAt(-1); } catch (e) { negative = e.message; }
+        const r = t.ratesAt(801), p = plain.ratesAt(801);
+        return {live: rates(a.live), three: rates(a.three), method: [r.lrG, r.lrD],
+                plain: [p.lrG, p.lrD], refused: refused, negative: negative};""",
+        dict(steps=RATES_STEPS, live=gd.page.settings()["schedule"], three=three.schedule, bad=BAD),
+    )
+    assert out["live"] == [list(live.rates_at(s)) for s in RATES_STEPS]
+    assert out["three"] == [list(three.rates_at(s)) for s in RATES_STEPS]
+    assert out["method"] == list(three.rates_at(801)) and out["plain"] == [3e-4, 2e-3]
+    for bad in BAD:
+        with pytest.raises(ValueError):
+            gd.experiments.Recipe({}, tuple(bad), 10)
+    assert all(m and m.startswith("schedule") for m in out["refused"]), out["refused"]
+    assert out["negative"].startswith("step must be a non-negative integer")
+
+
+def test_the_trainer_steps_by_its_schedule(page):
+    """The trainer's own steps (trainStep, and dStep/gStep one update at a time) take the rates
+    of Recipe.rates_at at the steps done so far; setSchedule applies a new schedule at once,
+    and setSchedule(null) keeps the rates in use until setLearningRates."""
+    recipe = gd.experiments.Recipe({}, ((0, 1e-2, 2e-2), (3, 5e-3, 1e-3), (5, 1e-4, 2e-4)), 8)
+    out = js(
+        page,
+        """const t = new G.Trainer(G.ring(), {schedule: a.s, width: 8, depth: 1, batchSize: 8,
+                                             lrG: 0.5, lrD: 0.5});
+        const used = [[t.optG.lr, t.optD.lr]];  // before any step: the rates of step 0
+        for (let i = 0; i < 4; i++) { t.trainStep(); used.push([t.optG.lr, t.optD.lr]); }
+        t.dStep(); const dStep = [t.optG.lr, t.optD.lr];
+        t.gStep(); const gStep = [t.optG.lr, t.optD.lr, t.step];
+        t.setSchedule([[0, 1e-3, 1e-3], [2, 2e-3, 3e-3]]);
+        const reset = [t.optG.lr, t.optD.lr];
+        t.setSchedule(null); t.trainStep();
+        const none = [t.optG.lr, t.optD.lr, t.config.schedule];
+        return {used: used, dStep: dStep, gStep: gStep, reset: reset, none: none};""",
+        dict(s=recipe.schedule),
+    )
+    # after i trainSteps the optimisers hold the rates of the update of step i - 1
+    assert out["used"] == [list(recipe.rates_at(max(i - 1, 0))) for i in range(5)]
+    assert out["dStep"] == list(recipe.rates_at(4))
+    assert out["gStep"] == [*recipe.rates_at(4), 5]
+    assert out["reset"] == [2e-3, 3e-3] and out["none"] == [2e-3, 3e-3, None]
+
+
+def test_divergence_flag(page):
+    """trainer.diverged is null while every loss, gradient and weight is finite, then names the
+    first bad update: its step (1 for the first) and what, as the package's Trainer.diverged
+    does ("discriminator loss", "generator weights", ...); it stays at the first."""
+    out = js(
+        page,
+        """const make = (o) => new G.Trainer(G.ring(), Object.assign({width: 8, depth: 1,
+                                                                    batchSize: 8}, o));
+        const healthy = make({});
+        for (let i = 0; i < 20; i++) healthy.trainStep();
+        const nanD = make({}); nanD.trainStep(); nanD.trainStep();
+        nanD.D.params[0] = NaN; nanD.trainStep(); const first = nanD.diverged;
+        nanD.trainStep();
+        const w = make({dOptimizer: 'sgd'}); w.trainStep(); w.setLearningRates(null, Infinity);
+        w.dStep();
+        const g = make({gOptimizer: 'sgd', ema: 0.9}); g.setLearningRates(Infinity, null);
+        g.trainStep();
+        const nanG = make({}); nanG.G.params.fill(Infinity); nanG.gStep();
+        return {healthy: healthy.diverged, first: first, still: nanD.diverged,
+                loss: nanD.last.dLoss, w: [w.diverged, w.last.dLoss], g: g.diverged,
+                nanG: nanG.diverged};""",
+    )
+    assert out["healthy"] is None
+    assert out["first"] == out["still"] == {"step": 3, "what": "discriminator loss"}
+    assert math.isnan(out["loss"])  # the statistics show it too
+    w_div, w_loss = out["w"]
+    assert w_div == {"step": 2, "what": "discriminator weights"} and math.isfinite(w_loss)
+    assert out["g"] == {"step": 1, "what": "generator weights"}
+    assert out["nanG"]["step"] == 1 and out["nanG"]["what"].startswith("generator ")
+
+
 # -- targets and metrics ----------------------------------------------------------------------
 
 
@@ -631,7 +830,8 @@ const seconds = (performance.now() - t0) / 1000;
 const x = t.sample(2500);
 const c = G.modeCoverage(x, t.target.centers, t.target.std);
 return {samples: Array.from(x), modes: c.modes, hq: c.highQuality, kl: c.reverseKL,
-        seconds: seconds, dLoss: t.last.dLoss, gLoss: t.last.gLoss, before: before.modes};
+        seconds: seconds, dLoss: t.last.dLoss, gLoss: t.last.gLoss, before: before.modes,
+        diverged: t.diverged, meanDGz: t.last.meanDGz};
 """
 
 
@@ -646,7 +846,8 @@ def test_training_reaches_the_ring(page):
     assert out["modes"] == want.modes
     assert out["hq"] == pytest.approx(want.high_quality, abs=1e-12)
     assert out["kl"] == pytest.approx(want.reverse_kl, abs=1e-12)
-    assert np.isfinite(out["dLoss"]) and np.isfinite(out["gLoss"])
+    assert np.isfinite(out["dLoss"]) and np.isfinite(out["gLoss"]) and out["diverged"] is None
+    assert 0.05 < out["meanDGz"] < 0.95  # neither player has won
     rate = LIVE_STEPS / max(out["seconds"], 1e-9)
     REPORT.append(
         f"gd_live.js in Chromium: {LIVE_STEPS} steps in {out['seconds']:.2f} s ({rate:.0f} "
@@ -671,14 +872,14 @@ SATURATION_JS = """
 const t = new G.Trainer(G.ring(), Object.assign({seed: a.seed}, a.config));
 const z = new G.Rng(G.mixSeed(a.seed, 5)).normals(64, 2), sig = (v) => 1 / (1 + Math.exp(-v));
 const grad = () => {  // mean per-sample |dl/dx| at the shown points, the moving-average G
-  const own = t.G.params; t.G.params = t.emaParams;
-  try { const g = t.gGradient(z).sampleGrad, n = g.length / 2; let s = 0;
-        for (let i = 0; i < n; i++) s += n * Math.hypot(g[2 * i], g[2 * i + 1]);
-        return s / n; } finally { t.G.params = own; }
+  const g = t.gGradientForShow(z).sampleGrad, n = g.length / 2; let s = 0;
+  for (let i = 0; i < n; i++) s += n * Math.hypot(g[2 * i], g[2 * i + 1]);
+  return s / n;
 };
-const out = {dgz: [], grad: [grad()]};
+const out = {dgz: [], grad: [grad()], stats: []};
 for (let s = 1; s <= a.steps; s++) {
-  t.trainStep();
+  const last = t.trainStep();
+  out.stats.push(last.meanDGz);  // the generator update's own batch
   const r = t.gGradient(t.zBatch());
   out.dgz.push(r.fakeLogits.reduce((m, v) => m + sig(v), 0) / r.fakeLogits.length);
   out.grad.push(grad());
@@ -695,6 +896,8 @@ def test_saturation_preset_saturates(page, seed):
     hundredth of its peak."""
     out = js(page, SATURATION_JS, dict(seed=seed, steps=300, config=SATURATION))
     dgz, grad = np.array(out["dgz"]), np.array(out["grad"])  # grad[s]: after s steps
+    stats = np.array(out["stats"])  # the core's mean D(G(z)), of each step's generator update
+    assert stats[:10].min() > 0.25 and stats[60:].max() < 0.05
     first = int(np.argmax(dgz < 0.05))
     assert dgz[:10].min() > 0.25, dgz[:10]
     assert dgz[first] < 0.05 and 15 <= first < 60, dgz[:60]

@@ -1,12 +1,15 @@
 """The in-page GAN Lab's UI, ``book/_static/gd_live_ui.js``, in headless Chromium.
 
-A standalone page (no book build) loads ``gd_live.js`` and ``gd_live_ui.js`` with plain
-``<script src>`` from ``file://`` and holds one ``<div data-gd-live>``; every request that is not
+A standalone page (no book build) loads ``gd_live.js``, ``gd_live_ui.js`` (the controller),
+``gd_live_draw.js`` (the drawing) and ``gd_settings.js`` with plain ``<script src>``, and
+``gd_live.css``, from ``file://`` and holds one ``<div data-gd-live>``; every request that is not
 ``file://`` is blocked. The widget must mount without errors, offer every loss of the package,
 train while playing and stop on pause, step each player on demand, take new rates, losses, ``k``
 and each player's optimiser (Adam or SGD) in place, explain its abbreviations, reach the ring's
 modes with its default recipe, let the reader draw the data (counting modes by cluster), and
-stay out of pages without a trainer element. Screenshots go to ``/tmp/live_ui_*.png``.
+stay out of pages without a trainer element, stop on a divergence the core reports, say which
+script is missing, and use the core only through its public methods. Screenshots go to
+``/tmp/live_ui_*.png``.
 """
 
 from __future__ import annotations
@@ -28,18 +31,24 @@ pytestmark = pytest.mark.browser
 
 LIVE_JS = BOOK / "_static" / "gd_live.js"
 UI_JS = BOOK / "_static" / "gd_live_ui.js"
+DRAW_JS = BOOK / "_static" / "gd_live_draw.js"
 SETTINGS_JS = BOOK / "_static" / "gd_settings.js"
+CSS = BOOK / "_static" / "gd_live.css"
 NAMES = list(losses.LOSSES)
 SHOT = "/tmp/live_ui_{}.png"
-FILE_SRC = (LIVE_JS.as_uri(), UI_JS.as_uri(), SETTINGS_JS.as_uri())
+# the controller before the drawing and the settings: it must wait for them
+FILE_SRC = (LIVE_JS.as_uri(), UI_JS.as_uri(), DRAW_JS.as_uri(), SETTINGS_JS.as_uri())
+FILE_CSS = CSS.as_uri()
 
 
-def page_html(widget: str, src=FILE_SRC) -> str:
-    """A page of text holding ``widget``, loading the two scripts from ``src``."""
+def page_html(widget: str, src=FILE_SRC, css=FILE_CSS) -> str:
+    """A page of text holding ``widget``, loading the scripts from ``src`` and the style sheet
+    ``css`` (None: none, as a page outside the book)."""
     scripts = "".join(f'<script src="{s}"></script>' for s in src)
+    link = f'<link rel="stylesheet" href="{css}">' if css else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"{scripts}</head><body style='margin:0;padding:10px;max-width:800px'>"
+        f"{link}{scripts}</head><body style='margin:0;padding:10px;max-width:800px'>"
         f"<p>Some text of a chapter.</p>{widget}</body></html>"
     )
 
@@ -334,8 +343,8 @@ def test_arrow_scale(widget):
     assert trained > 10 * start_fixed and trained > 5
     legend = page.locator("[data-gd-live] .gd-plot .gd-note").inner_text()
     assert "fixed scale" in legend
-    ui = UI_JS.read_text()
-    assert "mean D(G(z))" in ui and "\\u03c3(D(G(z)))" not in ui  # the book's notation
+    for source in (UI_JS.read_text(), DRAW_JS.read_text()):
+        assert "mean D(G(z))" in source and "\\u03c3(D(G(z)))" not in source  # the book's notation
 
 
 def test_saturation_preset(widget):
@@ -487,6 +496,7 @@ def test_page_without_widget(browser, tmp_path):
     page = opened.page
     page.wait_for_load_state("load")
     assert page.evaluate("() => typeof GdLive.Trainer") == "function"
+    assert page.evaluate("() => typeof GdLiveDraw.plot") == "function"
     assert page.locator(".gd-live, canvas, #gd-live-ui-style").count() == 0
     opened.close()
 
@@ -497,11 +507,15 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def test_from_a_local_server(browser, tmp_path):
-    """Served over http (as the built book is), the scripts next to the page."""
-    for src in (LIVE_JS, UI_JS, SETTINGS_JS):
-        shutil.copy(src, tmp_path / src.name)
+    """Served over http (as the built book is), the scripts next to the page, the controller
+    first; the page does not link gd_live.css, so the widget takes it from next to
+    gd_live_ui.js, and it applies."""
+    (tmp_path / "static").mkdir()
+    for src in (LIVE_JS, UI_JS, DRAW_JS, SETTINGS_JS, CSS):
+        shutil.copy(src, tmp_path / "static" / src.name)
+    names = ("gd_live_ui.js", "gd_live.js", "gd_settings.js", "gd_live_draw.js")
     (tmp_path / "index.html").write_text(
-        page_html("<div data-gd-live></div>", src=("gd_live_ui.js", "gd_live.js", "gd_settings.js"))
+        page_html("<div data-gd-live></div>", src=[f"static/{n}" for n in names], css=None)
     )
     handler = functools.partial(_Quiet, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -516,6 +530,89 @@ def test_from_a_local_server(browser, tmp_path):
         while step(page) < 1 and time.monotonic() - t0 < 5:
             page.wait_for_timeout(50)
         assert step(page) == 1
+        href = page.get_attribute("#gd-live-ui-style", "href")
+        assert href == base + "static/gd_live.css", href
+        page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.gd-live')).borderTopLeftRadius"
+            " === '6px'"
+        )
         opened.close()
     finally:
         server.shutdown()
+
+
+def test_linked_style_sheet_is_not_added_twice(widget):
+    """A page that links gd_live.css (as every page of the book does) gets no second copy, and
+    its rules apply to the widget (the look the style strings of the script gave before)."""
+    page = widget.page
+    assert page.locator("#gd-live-ui-style").count() == 0
+    style = page.evaluate(
+        """() => { const s = getComputedStyle(document.querySelector('.gd-live'));
+        const b = getComputedStyle(document.querySelector('.gd-live button.gd-primary'));
+        return [s.borderTopLeftRadius, s.maxWidth, s.paddingTop, b.backgroundColor]; }"""
+    )
+    assert style == ["6px", "820px", "8px", "rgb(44, 160, 44)"]
+
+
+@pytest.mark.parametrize("missing", ["gd_live.js", "gd_live_draw.js", "gd_settings.js"])
+def test_a_missing_script_is_named(browser, tmp_path, missing):
+    """Without one of the scripts the widget says which one did not load (and throws nothing)."""
+    src = [s for s in FILE_SRC if not s.endswith("/" + missing)]
+    html = tmp_path / "missing.html"
+    html.write_text(page_html("<div data-gd-live></div>", src=src))
+    opened = Opened(browser, html.as_uri())
+    page = opened.page
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => document.querySelector('[data-gd-live]').textContent !== ''")
+    assert page.locator("[data-gd-live]").inner_text() == (
+        f"The live GAN needs {missing}, which did not load."
+    )
+    opened.close()
+
+
+def test_divergence_stops_the_widget(widget):
+    """When the core flags a divergence (here: a weight of D made NaN), the widget pauses,
+    says what diverged at which step, and refuses to train until Reset."""
+    page = widget.page
+    page.evaluate(RUN_JS, 5)
+    page.evaluate(f"() => {{ {WIDGET}.trainer.D.params[0] = NaN; }}")
+    click(page, "step")
+    s = state(page)
+    assert s["diverged"] == {"step": 6, "what": "discriminator loss"}
+    message = text(page, "[data-gd-message]")
+    assert message.startswith("Training diverged (discriminator loss not finite at step 6)")
+    for action in ("play", "step", "step-d", "step-g"):
+        assert page.locator(f'[data-gd-action="{action}"]').is_disabled(), action
+    assert page.evaluate(RUN_JS, 10)["ran"] == 0
+    click(page, "reset")
+    s = state(page)
+    assert s["diverged"] is None and s["step"] == 0
+    assert not page.locator('[data-gd-action="play"]').is_disabled()
+
+
+# Writes into the trainer's state that the UI used to make (a monkeypatched gUpdate, the loss,
+# k, the schedule, the step count, the target); the core's methods do them now.
+REACHING_IN = [
+    r"\.gUpdate\s*=[^=]",
+    r"\.dUpdate\s*=[^=]",
+    r"\.config\.\w+\s*=[^=]",
+    r"\.spec\s*=[^=]",
+    r"\.step\s*(\+=|-=|=[^=]|\+\+)",
+    r"trainer\.target\s*=[^=]",
+    r"\.G\.params\s*=[^=]",
+    r"\.(optG|optD)\s*=[^=]",
+]
+
+
+def test_the_ui_uses_the_core_through_its_methods():
+    """gd_live_ui.js and gd_live_draw.js change the trainer only through its methods (setLoss,
+    setDSteps, setSchedule, setLearningRates, setOptimizer, setTarget, dStep, gStep,
+    trainStep), read its statistics from trainer.last and trainer.diverged, and carry no copy
+    of the schedule rule or of the style sheet."""
+    for path in (UI_JS, DRAW_JS):
+        source = path.read_text()
+        for pattern in REACHING_IN:
+            assert not re.search(pattern, source), (path.name, pattern)
+        assert "SCHEDULE[j]" not in source and ".gd-live{" not in source
+    draw = DRAW_JS.read_text()
+    assert "trainer" not in draw.replace("the trainer", "")  # it draws what it is given

@@ -17,8 +17,11 @@
  *   - Trainer:  gandemo.training.Trainer's step: d_steps discriminator updates, each on a fresh
  *               real batch and a fresh fake batch G(z) (held fixed: no gradient into G), then
  *               one generator update through D on fresh latent codes; the optional moving
- *               average of G's weights (ema) and a learning-rate schedule as the book's recipes;
- *               the per-sample generator gradient d L_G / d G(z_i) (gGradient().sampleGrad);
+ *               average of G's weights (ema) and a learning-rate schedule as the book's recipes
+ *               (ratesAt: gandemo.experiments.Recipe.rates_at); the controls that change a run in
+ *               place, as Trainer.set_loss, set_d_steps, set_learning_rates; the statistics of
+ *               every update (trainer.last) and the divergence check (trainer.diverged); the
+ *               per-sample generator gradient d L_G / d G(z_i) (gGradient().sampleGrad);
  *   - ring, grid and modeCoverage: gandemo.data.ring/grid and gandemo.metrics.mode_coverage
  *               (modeCoverage can also count modes by groups of centres: see clusters).
  *
@@ -563,6 +566,59 @@ function () {
   // The trainer: gandemo.training.Trainer's alternating step
   // ------------------------------------------------------------------------------------------
 
+  /** A loss name of LOSSES, checked (an Error names the choices otherwise). */
+  function checkLoss(name) {
+    if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(LOSSES, name)) {
+      throw new Error('loss must be one of ' + Object.keys(LOSSES).join(', ') + '; got ' +
+        JSON.stringify(name));
+    }
+    return name;
+  }
+
+  /** A count of steps (a non-negative integer), checked. */
+  function checkCount(value, what) {
+    if (typeof value !== 'number' || !(value >= 0) || Math.floor(value) !== value) {
+      throw new Error(what + ' must be a non-negative integer; got ' + JSON.stringify(value));
+    }
+    return value;
+  }
+
+  /** A learning-rate schedule [[fromStep, lrG, lrD], ...], checked as gandemo.experiments.Recipe
+   *  checks its own: the first entry from step 0, the steps increasing, the rates positive. */
+  function checkSchedule(schedule) {
+    if (!Array.isArray(schedule) || !schedule.length || !Array.isArray(schedule[0]) ||
+        schedule[0][0] !== 0) {
+      throw new Error('schedule must start with an entry for step 0');
+    }
+    schedule.forEach(function (e, i) {
+      if (!Array.isArray(e) || e.length !== 3) throw new Error('schedule entries are [fromStep, lrG, lrD]');
+      checkCount(e[0], 'a schedule step');
+      if (i && !(e[0] > schedule[i - 1][0])) throw new Error('schedule steps must increase');
+      if (!(e[1] > 0) || !(e[2] > 0)) throw new Error('schedule rates must be positive');
+    });
+    return schedule;
+  }
+
+  /**
+   * gandemo.experiments.Recipe.rates_at: the rates {lrG, lrD} that the schedule gives the update
+   * after generator step step, those of the last entry whose fromStep <= step. The one
+   * implementation of the rule (Trainer.ratesAt and the trainer's own steps use it).
+   */
+  function ratesAt(schedule, step) {
+    checkCount(step, 'step');
+    for (var j = schedule.length - 1; j >= 0; j--) {
+      if (step >= schedule[j][0]) return { lrG: schedule[j][1], lrD: schedule[j][2] };
+    }
+    throw new Error('schedule must start with an entry for step 0');
+  }
+
+  function sigmoid(a) { return 1 / (1 + Math.exp(-a)); }
+
+  function allFinite(v) {
+    for (var i = 0; i < v.length; i++) if (!isFinite(v[i])) return false;
+    return true;
+  }
+
   function hidden(width, depth) {
     var out = [];
     for (var i = 0; i < depth; i++) out.push(width);
@@ -575,10 +631,18 @@ function () {
    * betas [0.5, 0.999], slope 0.2 (0: ReLU), act (hidden units, default 'leaky_relu'),
    * gOptimizer and dOptimizer 'adam' (or 'sgd': plain gradient descent; betas are Adam's),
    * gOutput 'linear', ema null (or a decay, e.g. 0.99: samples and metrics then use an exponential
- * moving average of G's weights, updated after every generator update), schedule null (or
- * [[fromStep, lrG, lrD], ...] as gandemo.experiments.Recipe: the rates of the last phase whose
- * fromStep <= the steps done so far). G starts from stream (seed, 0), D from (seed + 1, 0); real batches, latent
-   * codes and penalty mixing weights come from streams (seed, 1), (seed, 2), (seed, 3).
+   * moving average of G's weights, updated after every generator update), schedule null (or
+   * [[fromStep, lrG, lrD], ...] as gandemo.experiments.Recipe: see ratesAt; it overrides lrG and
+   * lrD). G starts from stream (seed, 0), D from (seed + 1, 0); real batches, latent codes and
+   * penalty mixing weights come from streams (seed, 1), (seed, 2), (seed, 3).
+   *
+   * After every update, this.last holds its statistics: dLoss and dGradNorm (the latest
+   * discriminator update), gLoss, gGradNorm and meanDGz (the latest generator update; meanDGz is
+   * the mean of sigmoid(D(G(z))) over its batch). this.diverged is null until a loss, a gradient
+   * or a weight (the moving average included) is not finite after an update, then {step, what}:
+   * the training step it belongs to (1 for the first) and what, e.g. 'discriminator loss' or
+   * 'generator weights' (as gandemo's Trainer.diverged; it stays set, and further steps are the
+   * caller's choice).
    */
   function Trainer(target, opts) {
     opts = opts || {};
@@ -592,7 +656,9 @@ function () {
       schedule: opts.schedule || null,
       gOptimizer: opts.gOptimizer || 'adam', dOptimizer: opts.dOptimizer || 'adam'
     };
-    if (!LOSSES[o.loss]) throw new Error('loss must be one of ' + Object.keys(LOSSES));
+    checkLoss(o.loss);
+    checkCount(o.dSteps, 'dSteps');
+    if (o.schedule) checkSchedule(o.schedule);
     this.target = target;
     this.spec = LOSSES[o.loss];
     var act = o.act === 'leaky_relu' && o.slope === 0 ? 'relu' : o.act;
@@ -609,7 +675,10 @@ function () {
     // the moving average of G's weights (ema given), used for samples and metrics
     this.emaParams = o.ema === null ? null : Float64Array.from(this.G.params);
     this.step = 0;
-    this.last = {}; // the latest losses and gradient norms
+    this.last = {}; // the statistics of the latest updates (see above)
+    this.diverged = null;
+    this.lossChanges = []; // [step, old, new] per setLoss that changed the loss
+    this.applySchedule();
   }
 
   Trainer.prototype.realBatch = function () { return this.target.sample(this.config.batchSize, this.dataRng); };
@@ -633,6 +702,54 @@ function () {
   Trainer.prototype.setLearningRates = function (lrG, lrD) {
     if (lrG !== undefined && lrG !== null) this.optG.lr = this.config.lrG = lrG;
     if (lrD !== undefined && lrD !== null) this.optD.lr = this.config.lrD = lrD;
+  };
+
+  /** The rates {lrG, lrD} of the update after generator step step (default: the steps done):
+   *  the schedule's (ratesAt), or without a schedule the trainer's own. */
+  Trainer.prototype.ratesAt = function (step) {
+    step = step === undefined ? this.step : step;
+    if (this.config.schedule) return ratesAt(this.config.schedule, step);
+    checkCount(step, 'step');
+    return { lrG: this.config.lrG, lrD: this.config.lrD };
+  };
+
+  /** Set the schedule's rates for the next update (nothing without a schedule). */
+  Trainer.prototype.applySchedule = function () {
+    if (!this.config.schedule) return;
+    var r = ratesAt(this.config.schedule, this.step);
+    this.setLearningRates(r.lrG, r.lrD);
+  };
+
+  /** A new schedule (or null: the rates stay as they are until setLearningRates), in place;
+   *  its rates apply at once. */
+  Trainer.prototype.setSchedule = function (schedule) {
+    this.config.schedule = schedule ? checkSchedule(schedule) : null;
+    this.applySchedule();
+  };
+
+  /** Switch to the objective name (a key of LOSSES) from the next update on, keeping the
+   *  weights, the moving average and the optimisers' state, as Trainer.set_loss; a change is
+   *  noted in lossChanges as [step, old, new], step the last one trained with the old loss. */
+  Trainer.prototype.setLoss = function (name) {
+    checkLoss(name);
+    if (name !== this.config.loss) this.lossChanges.push([this.step, this.config.loss, name]);
+    this.config.loss = name;
+    this.spec = LOSSES[name];
+  };
+
+  /** k, the discriminator updates per training step, from the next step on (0 freezes D), as
+   *  Trainer.set_d_steps. */
+  Trainer.prototype.setDSteps = function (k) {
+    this.config.dSteps = checkCount(k, 'dSteps');
+  };
+
+  /** A new target of the same dimension (e.g. more drawn points), in place: the networks, the
+   *  optimisers and the random streams go on. */
+  Trainer.prototype.setTarget = function (target) {
+    if (!target || target.dim !== this.target.dim || typeof target.sample !== 'function') {
+      throw new Error('target must be a ' + this.target.dim + '-D target with sample(n, rng)');
+    }
+    this.target = target;
   };
 
   /** A new optimiser for one player ('g' or 'd'), of the kind name ('adam' or 'sgd'), at the
@@ -684,6 +801,15 @@ function () {
     return { loss: res.loss, grad: grad, fake: cg.out, fakeLogits: cd.out, sampleGrad: dx };
   };
 
+  /** The same with the sampling weights (the moving average, if any): the arrows of a figure
+   *  of generateForShow's points. */
+  Trainer.prototype.gGradientForShow = function (z) {
+    if (this.emaParams === null) return this.gGradient(z);
+    var own = this.G.params;
+    this.G.params = this.emaParams;
+    try { return this.gGradient(z); } finally { this.G.params = own; }
+  };
+
   function norm(v) {
     var s = 0;
     for (var i = 0; i < v.length; i++) s += v[i] * v[i];
@@ -696,6 +822,7 @@ function () {
     this.optD.step(this.D.params, r.grad);
     this.last.dLoss = r.loss;
     this.last.dGradNorm = norm(r.grad);
+    this.checkFinite('discriminator', r.loss, this.last.dGradNorm, this.D.params, null);
     return r;
   };
 
@@ -707,21 +834,45 @@ function () {
       var w = 1 - this.config.ema, e = this.emaParams, p = this.G.params;
       for (var i = 0; i < e.length; i++) e[i] += w * (p[i] - e[i]);
     }
+    var s = 0, f = r.fakeLogits;
+    for (var j = 0; j < f.length; j++) s += sigmoid(f[j]);
     this.last.gLoss = r.loss;
     this.last.gGradNorm = norm(r.grad);
+    this.last.meanDGz = s / f.length;
+    this.checkFinite('generator', r.loss, this.last.gGradNorm, this.G.params, this.emaParams);
     return r;
   };
 
+  /** After an update of player who: note the first divergence (see the constructor). */
+  Trainer.prototype.checkFinite = function (who, loss, gradNorm, params, more) {
+    if (this.diverged) return;
+    var what = !isFinite(loss) ? 'loss' : !isFinite(gradNorm) ? 'gradient'
+      : allFinite(params) && (more === null || allFinite(more)) ? null : 'weights';
+    if (what) this.diverged = { step: this.step + 1, what: who + ' ' + what };
+  };
+
   /** One training step: dSteps discriminator updates, each on a fresh real batch and fresh
-   *  latent codes, then one generator update on fresh latent codes. */
+   *  latent codes, then one generator update on fresh latent codes; returns this.last. */
   Trainer.prototype.trainStep = function () {
-    var sched = this.config.schedule;
-    if (sched) {
-      for (var j = sched.length - 1; j >= 0; j--) {
-        if (this.step >= sched[j][0]) { this.setLearningRates(sched[j][1], sched[j][2]); break; }
-      }
-    }
+    this.applySchedule();
     for (var k = 0; k < this.config.dSteps; k++) this.dUpdate(this.realBatch(), this.zBatch(), this.uBatch());
+    this.gUpdate(this.zBatch());
+    this.step += 1;
+    return this.last;
+  };
+
+  /** One discriminator update on fresh batches, at the schedule's rates (a training step
+   *  takes dSteps of them); returns this.last. */
+  Trainer.prototype.dStep = function () {
+    this.applySchedule();
+    this.dUpdate(this.realBatch(), this.zBatch(), this.uBatch());
+    return this.last;
+  };
+
+  /** One generator update on fresh latent codes, at the schedule's rates: it ends a training
+   *  step (this.step + 1); returns this.last. */
+  Trainer.prototype.gStep = function () {
+    this.applySchedule();
     this.gUpdate(this.zBatch());
     this.step += 1;
     return this.last;
@@ -754,6 +905,7 @@ function () {
     grid: grid,
     modeCoverage: modeCoverage,
     clusters: clusters,
+    ratesAt: ratesAt,
     Trainer: Trainer
   };
 });

@@ -1,6 +1,11 @@
 /*
  * gd_live_ui.js: the page UI of the book's in-page GAN Lab (issue #15), on top of gd_live.js.
  *
+ * The controller: widget construction and events, the model's lifecycle (through the public
+ * methods of GdLive.Trainer only), the settings, the training and animation loop, mounting.
+ * The drawing (canvas plot, heat scale, charts) is gd_live_draw.js (GdLiveDraw), the style
+ * gd_live.css; the maths, schedule and per-update statistics are gd_live.js (GdLive).
+ *
  * A classic script, included on every page of the book: it does nothing on a page without a
  * trainer element, and mounts one widget on every element [data-gd-live] (on DOMContentLoaded,
  * or at once if the DOM is ready). Options come from data attributes:
@@ -9,12 +14,16 @@
  *   data-gd-seed    integer (0)                       data-gd-steps  a step budget (0: none)
  *   data-gd-speed   slow | normal (default) | fast
  *
- * No kernel, no network, no external resource: it draws with <canvas> 2-D and injects its own
- * small style sheet. The defaults are the live recipe that gd_settings.js carries (generated
+ * No kernel, no network, no external resource: it draws with <canvas> 2-D, styled by
+ * gd_live.css (Jupyter Book links every .css of _static; a page without it gets it from next
+ * to this script). The defaults are the live recipe that gd_settings.js carries (generated
  * from gandemo.experiments.LIVE_RECIPE: loss, architecture, learning-rate schedule).
+ * gd_live.js, gd_live_draw.js and gd_settings.js may load in any order around this script:
+ * it mounts once they are all there (at the latest on the page's load event).
  *
  * Hooks for tests and readers: root.gdLive = {run(n), play(), pause(), reset(), state(),
- * trainer, addPoint(x, y)}; buttons [data-gd-action=play|pause|step-d|step-g|step|reset|clear];
+ * trainer, addPoint(x, y)} (state().diverged: the trainer's divergence, null while none);
+ * buttons [data-gd-action=play|pause|step-d|step-g|step|reset|clear];
  * controls [data-gd-control=target|loss|opt-d|lr-d|opt-g|lr-g|k|seed|speed|schedule|arrows]
  * (opt-d, opt-g: adam | sgd, each player's optimiser; arrows: fixed | normalised),
  * [data-gd-action=preset-saturation]; readouts [data-gd-step] (training steps = generator
@@ -25,6 +34,10 @@
 (function () {
   'use strict';
   if (typeof window === 'undefined' || typeof document === 'undefined') return;
+
+  // where this script came from: gd_live.css lies next to it
+  var SCRIPT_SRC = document.currentScript && document.currentScript.src;
+  var D; // GdLiveDraw, read at mount time
 
   // The live recipe (loss, architecture, schedule) and the role colours come from
   // gd_settings.js, which the package generates (gandemo.page); they are read at mount time.
@@ -58,9 +71,6 @@
   var MAX_POINTS = 300;
   var N_SHOW = 256; // generated points shown (fixed latent codes: they move smoothly)
   var N_ARROWS = 64; // of which carry an arrow
-  // fixed-scale arrows (as GAN Lab): a per-sample gradient |dl/dx| of ARROW_REF is drawn 5% of
-  // the plot wide, whatever the frame; so the arrows shrink, then vanish, as D saturates
-  var ARROW_REF = 0.5;
   // the saturation preset: saturating loss, D with Adam (lr 0.005, k = 1), G with plain SGD
   // (lr 0.01), shown in slow motion. Measured with node, seeds 0-7: mean D(G(z)) from about 0.5
   // falls below 0.25 at step 15-21 and below 0.05 at step 21-28, and stays below 0.05 to step
@@ -72,50 +82,20 @@
   var SATURATION = { loss: 'saturating', optD: 'adam', lrD: '0.005', k: '1', optG: 'sgd',
     lrG: '0.01', speed: 'slow' };
   var N_METRIC = 2500; // samples of the mode metric (Trainer.coverage's default)
-  var HEAT = 24; // heatmap resolution (smoothed when drawn)
   var HISTORY = 3000; // chart points kept (decimated beyond)
 
-  var CSS = [
-    '.gd-live{font:13px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;',
-    'color:#222;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px;',
-    'margin:1em 0;max-width:820px;box-sizing:border-box}',
-    '.gd-live *{box-sizing:border-box}',
-    '.gd-live .gd-row{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:center;margin:0 0 6px}',
-    '.gd-live button{font:inherit;padding:2px 9px;border:1px solid #aab;border-radius:4px;',
-    'background:#f6f8fa;color:#222;cursor:pointer}',
-    '.gd-live button:hover{background:#eaeef2}',
-    '.gd-live button:disabled{opacity:.45;cursor:default}',
-    '.gd-live button.gd-primary{background:#2ca02c;border-color:#238023;color:#fff;min-width:4.2em}',
-    '.gd-live select,.gd-live input[type=number]{font:inherit;padding:1px 2px;color:#222;',
-    'background:#fff;border:1px solid #aab;border-radius:3px}',
-    '.gd-live input[type=number]{width:4.5em}',
-    '.gd-live label{white-space:nowrap}',
-    '.gd-live .gd-main{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}',
-    '.gd-live .gd-plot{flex:0 1 380px;min-width:240px}',
-    '.gd-live .gd-plot canvas{width:100%;height:auto;display:block;border:1px solid #ccc;',
-    'touch-action:auto}',
-    '.gd-live.gd-drawing .gd-plot canvas{cursor:crosshair;touch-action:none}',
-    '.gd-live .gd-charts{flex:1 1 300px;min-width:240px;display:grid;',
-    'grid-template-columns:1fr 1fr;gap:6px}',
-    '.gd-live .gd-charts canvas{width:100%;height:auto;display:block;border:1px solid #e3e3e3}',
-    '.gd-live .gd-note{color:#555;font-size:12px;margin-top:4px}',
-    '.gd-live .gd-readout{font-size:13px;color:#222;font-variant-numeric:tabular-nums}',
-    '.gd-live .gd-layers{font-size:12px;color:#444}',
-    '.gd-live .gd-layers label{margin-left:.5em}',
-    '.gd-live .gd-layers input{margin:0 .25em 0 0;vertical-align:middle}',
-    '.gd-live .gd-warn{color:#b00020}',
-    '.gd-live .gd-hint{color:#666;font-size:11.5px;margin:0 0 6px}',
-    '.gd-live .gd-pair{display:inline-flex;gap:4px 10px;align-items:center;margin-right:8px}',
-    '.gd-live .gd-key{display:inline-block;width:9px;height:9px;border-radius:50%;',
-    'vertical-align:baseline;margin:0 2px 0 6px}'
-  ].join('');
-
-  function injectStyle() {
+  /** gd_live.css, from next to this script, unless the page links it (as the book does). */
+  function ensureStyle() {
     if (document.getElementById('gd-live-ui-style')) return;
-    var s = document.createElement('style');
-    s.id = 'gd-live-ui-style';
-    s.textContent = CSS;
-    (document.head || document.documentElement).appendChild(s);
+    var links = document.querySelectorAll('link[rel~="stylesheet"]');
+    for (var i = 0; i < links.length; i++) {
+      if (/(^|\/)gd_live\.css([?#]|$)/.test(links[i].getAttribute('href') || '')) return;
+    }
+    var link = document.createElement('link');
+    link.id = 'gd-live-ui-style';
+    link.rel = 'stylesheet';
+    link.href = SCRIPT_SRC ? new URL('gd_live.css', SCRIPT_SRC).href : 'gd_live.css';
+    (document.head || document.documentElement).appendChild(link);
   }
 
   function el(tag, attrs, children) {
@@ -139,35 +119,6 @@
     });
     s.value = value;
     return s;
-  }
-
-  function sigmoid(a) { return 1 / (1 + Math.exp(-a)); }
-  function fmt(x, digits) {
-    if (!isFinite(x)) return String(x);
-    var ax = Math.abs(x);
-    if (ax !== 0 && (ax < 1e-3 || ax >= 1e4)) return x.toExponential(1);
-    return x.toFixed(digits === undefined ? 3 : digits);
-  }
-  function quantile(values, q) {
-    var v = Array.prototype.slice.call(values).sort(function (a, b) { return a - b; });
-    return v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : 0;
-  }
-
-  /** A canvas whose backing store is w x h CSS pixels times the device pixel ratio. */
-  function hiDpiCanvas(w, h, attrs) {
-    var c = el('canvas', attrs);
-    var r = Math.min(window.devicePixelRatio || 1, 2);
-    c.width = Math.round(w * r);
-    c.height = Math.round(h * r);
-    c.gdScale = r;
-    c.gdW = w;
-    c.gdH = h;
-    return c;
-  }
-  function ctx2d(c) {
-    var g = c.getContext('2d');
-    g.setTransform(c.gdScale, 0, 0, c.gdScale, 0, 0);
-    return g;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -271,10 +222,10 @@
       'k: discriminator updates per generator update. lr: learning rate; schedule: ' +
       scheduleText() + ' (choosing a rate turns it off). Adam or SGD per ' +
       'player: a switch keeps the weights and restarts that player\'s optimiser.']);
-    this.plot = hiDpiCanvas(380, 380, { 'data-gd-canvas': 'samples',
+    this.plot = D.hiDpiCanvas(380, 380, { 'data-gd-canvas': 'samples',
       'aria-label': 'real and generated samples' });
     this.heat = document.createElement('canvas');
-    this.heat.width = this.heat.height = HEAT;
+    this.heat.width = this.heat.height = D.HEAT;
     var layerBoxes = el('div', { className: 'gd-layers' }, ['show:']);
     ['heatmap', 'manifold', 'real', 'fake', 'arrows'].forEach(function (name) {
       var cb = el('input', { type: 'checkbox', 'data-gd-layer': name });
@@ -289,15 +240,15 @@
     this.legend = el('div', { className: 'gd-note' });
     var plotBox = el('div', { className: 'gd-plot' }, [this.plot, layerBoxes, this.legend]);
     this.charts = {
-      loss: hiDpiCanvas(200, 110, { 'data-gd-chart': 'loss',
+      loss: D.hiDpiCanvas(200, 110, { 'data-gd-chart': 'loss',
         title: 'The losses of D and of G at each training step' }),
-      dgz: hiDpiCanvas(200, 110, { 'data-gd-chart': 'dgz',
+      dgz: D.hiDpiCanvas(200, 110, { 'data-gd-chart': 'dgz',
         title: 'mean D(G(z)): D\'s mean probability that the generator\'s batch is real, at ' +
           'each generator update' }),
-      gnorm: hiDpiCanvas(200, 110, { 'data-gd-chart': 'gnorm',
+      gnorm: D.hiDpiCanvas(200, 110, { 'data-gd-chart': 'gnorm',
         title: '\u2016\u2207G\u2016: the norm of the gradient of G\'s loss with respect to ' +
           'G\'s weights, at each generator update (log scale)' }),
-      modes: hiDpiCanvas(200, 110, { 'data-gd-chart': 'modes',
+      modes: D.hiDpiCanvas(200, 110, { 'data-gd-chart': 'modes',
         title: 'modes covered (as a share of all modes) and HQ, the share of samples within 3 ' +
           'standard deviations of a mode' })
     };
@@ -344,7 +295,7 @@
       });
     });
     this.ctl.k.addEventListener('change', function () {
-      self.trainer.config.dSteps = parseInt(self.ctl.k.value, 10);
+      self.trainer.setDSteps(parseInt(self.ctl.k.value, 10));
     });
     this.ctl.speed.addEventListener('change', function () { self.speed = self.ctl.speed.value; });
     this.ctl.arrows.addEventListener('change', function () { self.draw(); });
@@ -418,7 +369,7 @@
 
   /** New networks from the seed, with the current settings (the drawn points are kept). */
   Widget.prototype.reset = function () {
-    var L = this.L, self = this;
+    var L = this.L;
     this.seed = Math.max(0, parseInt(this.ctl.seed.value, 10) || 0);
     var opts = {};
     for (var key in LIVE) opts[key] = LIVE[key];
@@ -429,27 +380,14 @@
     opts.lrG = parseFloat(this.ctl['lr-g'].value);
     opts.gOptimizer = this.ctl['opt-g'].value;
     opts.dOptimizer = this.ctl['opt-d'].value;
-    if (this.ctl.schedule.checked) {
-      opts.schedule = SCHEDULE;
-      opts.lrG = SCHEDULE[0][1];
-      opts.lrD = SCHEDULE[0][2];
-    }
-    var t = this.trainer = new L.Trainer(this.makeTarget(), opts);
-    // mean D(G(z)) of every generator update: sigmoid of the fake logits of its batch
-    var gUpdate = t.gUpdate;
-    t.gUpdate = function (z) {
-      var r = gUpdate.call(this, z), s = 0;
-      for (var i = 0; i < r.fakeLogits.length; i++) s += sigmoid(r.fakeLogits[i]);
-      this.last.meanDGz = s / r.fakeLogits.length;
-      return r;
-    };
+    if (this.ctl.schedule.checked) opts.schedule = SCHEDULE; // its rates override lrG, lrD
+    this.trainer = new L.Trainer(this.makeTarget(), opts);
     this.dUpdates = 0;
     this.hist = { step: [], dLoss: [], gLoss: [], dgz: [], gnorm: [] };
     this.metricHist = { step: [], modes: [], hq: [] };
     this.metric = null;
     this.rate = 0;
     this.rateMark = null;
-    this.diverged = false;
     var zr = new L.Rng(L.mixSeed(this.seed, 5));
     this.zShow = zr.normals(N_SHOW, LIVE.latentDim);
     this.resampleReal();
@@ -474,7 +412,6 @@
     this.draw();
     if (!this.hasData()) this.say('Click or drag on the plot to draw your own data, then Play.');
     else this.say('');
-    void self;
   };
 
   Widget.prototype.resampleReal = function () {
@@ -487,7 +424,7 @@
     if (this.targetName !== 'draw') return;
     if (this.points.length / 2 >= MAX_POINTS) { this.say('At most ' + MAX_POINTS + ' points.'); return; }
     this.points.push(x, y);
-    this.trainer.target = this.makeTarget();
+    this.trainer.setTarget(this.makeTarget());
     this.resampleReal();
     this.updateMetric(true);
     this.updateButtons();
@@ -497,27 +434,23 @@
 
   Widget.prototype.setLoss = function (name) {
     // in place: same weights and optimiser states, new objective
-    this.trainer.config.loss = name;
-    this.trainer.spec = this.L.LOSSES[name];
+    this.trainer.setLoss(name);
     this.updateMetric(true);
     if (!this.playing) this.draw();
   };
 
+  /** The schedule (its rates from the step reached), or the rates chosen by hand. */
   Widget.prototype.applyRates = function () {
     var t = this.trainer;
-    if (this.ctl.schedule.checked) {
-      t.config.schedule = SCHEDULE;
-      for (var j = SCHEDULE.length - 1; j >= 0; j--) {
-        if (t.step >= SCHEDULE[j][0]) { t.setLearningRates(SCHEDULE[j][1], SCHEDULE[j][2]); break; }
-      }
-    } else {
-      t.config.schedule = null;
+    if (this.ctl.schedule.checked) t.setSchedule(SCHEDULE);
+    else {
+      t.setSchedule(null);
       t.setLearningRates(parseFloat(this.ctl['lr-g'].value), parseFloat(this.ctl['lr-d'].value));
     }
     this.syncRates();
   };
 
-  /** Show the rates in use (the schedule changes them at step 800). */
+  /** Show the rates in use (the schedule changes them as the run goes on). */
   Widget.prototype.syncRates = function () {
     var t = this.trainer, pick = function (s, v) {
       var best = RATES[0];
@@ -533,8 +466,11 @@
     this.out.msg.classList.toggle('gd-warn', !!warn);
   };
 
+  /** Whether the run diverged (a loss, gradient or weight not finite: GdLive's check). */
+  Widget.prototype.diverged = function () { return this.trainer.diverged !== null; };
+
   Widget.prototype.updateButtons = function () {
-    var ok = this.hasData() && !this.diverged;
+    var ok = this.hasData() && !this.diverged();
     this.btn.play.disabled = this.playing || !ok;
     this.btn.pause.disabled = !this.playing;
     this.btn['step-d'].disabled = this.btn['step-g'].disabled = this.btn.step.disabled = !ok;
@@ -554,17 +490,22 @@
     if (h.step.length > HISTORY) {
       for (var k in h) h[k] = h[k].filter(function (_, i) { return i % 2 === 0; });
     }
-    var bad = [last.dLoss, last.gLoss].some(function (v) { return v !== undefined && !isFinite(v); });
-    if (bad) {
-      this.diverged = true;
-      this.pause();
-      this.say('Training diverged (a loss is not finite): lower the rates and Reset.', true);
-    }
+    this.checkDiverged();
+  };
+
+  /** After updates: once the trainer has diverged, stop and say so (updates are refused from
+   *  then on, so this happens once a run). */
+  Widget.prototype.checkDiverged = function () {
+    var d = this.trainer.diverged;
+    if (!d) return;
+    this.pause();
+    this.say('Training diverged (' + d.what + ' not finite at step ' + d.step + '): lower the ' +
+      'rates and Reset.', true);
   };
 
   /** One training step: k discriminator updates, then one generator update. */
   Widget.prototype.fullStep = function () {
-    if (!this.hasData() || this.diverged) return false;
+    if (!this.hasData() || this.diverged()) return false;
     this.trainer.trainStep();
     this.dUpdates += this.trainer.config.dSteps;
     this.record();
@@ -572,24 +513,22 @@
   };
 
   Widget.prototype.stepD = function () {
-    var t = this.trainer;
-    if (!this.hasData() || this.diverged) return;
-    t.dUpdate(t.realBatch(), t.zBatch(), t.uBatch());
+    if (!this.hasData() || this.diverged()) return;
+    this.trainer.dStep();
     this.dUpdates += 1;
+    this.checkDiverged();
   };
 
   Widget.prototype.stepG = function () {
-    var t = this.trainer;
-    if (!this.hasData() || this.diverged) return;
-    t.gUpdate(t.zBatch());
-    t.step += 1; // a training step ends with its generator update
+    if (!this.hasData() || this.diverged()) return;
+    this.trainer.gStep(); // a training step ends with its generator update
     this.record();
   };
 
   /** n training steps now (synchronously), then metrics and a redraw; returns the state. */
   Widget.prototype.run = function (n) {
     var t0 = performance.now(), done = 0;
-    if (!this.diverged && this.hasData()) this.say('');
+    if (!this.diverged() && this.hasData()) this.say('');
     for (var i = 0; i < n; i++) {
       if (!this.fullStep()) break;
       done += 1;
@@ -632,7 +571,7 @@
       numModes: this.numModes(), points: this.points.length / 2,
       optD: t.config.dOptimizer, optG: t.config.gOptimizer,
       modes: m ? m.modes : null, highQuality: m ? m.highQuality : null, rate: this.rate,
-      dLoss: t.last.dLoss, gLoss: t.last.gLoss, meanDGz: t.last.meanDGz,
+      dLoss: t.last.dLoss, gLoss: t.last.gLoss, meanDGz: t.last.meanDGz, diverged: t.diverged,
       arrows: this.ctl.arrows.value, arrowLengths: this.arrowLengths ? Array.from(this.arrowLengths) : []
     };
   };
@@ -653,7 +592,7 @@
   };
 
   Widget.prototype.play = function () {
-    if (this.playing || !this.hasData() || this.diverged) return;
+    if (this.playing || !this.hasData() || this.diverged()) return;
     this.playing = true;
     this.rateMark = null;
     this.updateButtons();
@@ -749,331 +688,79 @@
     this.drawCharts();
   };
 
-  /** D's heatmap value in [0, 1] of the output a (and how it is scaled, for the legend). */
-  Widget.prototype.heatScale = function (out) {
-    var name = this.trainer.config.loss;
-    if (name === 'saturating' || name === 'non-saturating') {
-      return { f: sigmoid, text: 'D(x) = \u03c3(logit)' };
-    }
-    if (name === 'least-squares') {
-      return { f: function (a) { return Math.min(1, Math.max(0, a)); }, text: 'D(x) clipped to [0, 1]' };
-    }
-    if (name === 'hinge') {
-      return { f: function (a) { return Math.min(1, Math.max(0, (a + 1) / 2)); },
-        text: 'D(x) from \u22121 to 1' };
-    }
-    var lo = quantile(out, 0.02), hi = quantile(out, 0.98), span = hi - lo || 1;
-    return { f: function (a) { return Math.min(1, Math.max(0, (a - lo) / span)); },
-      text: 'critic value, scaled to its range in view' };
-  };
-
   /** Recompute the expensive layers (networks on many points): all of them when full, else one
    *  per frame in turn (while playing), so that drawing stays a small part of each frame. */
   Widget.prototype.compute = function (full) {
     var t = this.trainer, v = this.view(), c = this.cache || (this.cache = {});
     var part = full ? -1 : this.frameNo % 3;
     if (full || part === 0 || !c.heatText) {
-      var n = HEAT, X = new Float64Array(2 * n * n);
-      for (var i = 0; i < n; i++) {
-        for (var j = 0; j < n; j++) {
-          X[2 * (i * n + j)] = -v + 2 * v * (j + 0.5) / n;
-          X[2 * (i * n + j) + 1] = v - 2 * v * (i + 0.5) / n;
-        }
-      }
-      var out = t.D.apply(X, n * n), hs = this.heatScale(out);
-      var hg = this.heat.getContext('2d'), img = hg.createImageData(n, n);
-      for (var p = 0; p < n * n; p++) {
-        var s = hs.f(out[p]), r, gg, bb, q;
-        if (!isFinite(s)) s = 0.5;
-        // low: pale lilac, 0.5: white, high: green (D's colour)
-        if (s >= 0.5) { q = (s - 0.5) * 2; r = 255 - q * 150; gg = 255 - q * 55; bb = 255 - q * 150; }
-        else { q = (0.5 - s) * 2; r = 255 - q * 28; gg = 255 - q * 50; bb = 255 - q * 12; }
-        img.data[4 * p] = r; img.data[4 * p + 1] = gg; img.data[4 * p + 2] = bb; img.data[4 * p + 3] = 255;
-      }
-      hg.putImageData(img, 0, 0);
-      c.heatText = hs.text;
+      var n = D.HEAT, out = t.D.apply(D.heatGrid(v, n), n * n);
+      c.heatText = D.paintHeat(this.heat, out, t.config.loss);
     }
     if (full || part === 1 || !c.lines) c.lines = t.generateForShow(this.zLines, this.zLines.length / 2);
     if (full || part === 2 || !c.fake) {
       c.fake = t.generateForShow(this.zShow, N_SHOW);
-      // the arrows: gGradient().sampleGrad at the shown points (moving-average weights)
-      var own = t.G.params, gr;
-      if (t.emaParams) t.G.params = t.emaParams;
-      try { gr = t.gGradient(this.zShow.subarray(0, 2 * N_ARROWS)); } finally { t.G.params = own; }
-      c.grad = gr.sampleGrad;
+      // the arrows: the per-sample gradient at the shown points (moving-average weights)
+      c.grad = t.gGradientForShow(this.zShow.subarray(0, 2 * N_ARROWS)).sampleGrad;
     }
   };
 
+  /** The samples plot (GdLiveDraw.plot) of the current state, and its legend. */
   Widget.prototype.drawPlot = function (full) {
-    var c = this.plot, g = ctx2d(c), W = c.gdW, H = c.gdH, v = this.view();
-    var sx = function (x) { return (x + v) / (2 * v) * W; };
-    var sy = function (y) { return (v - y) / (2 * v) * H; };
-    g.fillStyle = '#fff';
-    g.fillRect(0, 0, W, H);
-    var legend = [];
-    if (this.hasData()) this.compute(full);
+    var data = this.hasData(), drawn = this.targetName === 'draw', T = this.trainer.target;
+    if (data) this.compute(full);
     var cache = this.cache || {};
-    // the discriminator's heatmap
-    if (this.layers.heatmap && this.hasData()) {
-      g.imageSmoothingEnabled = true;
-      g.drawImage(this.heat, 0, 0, W, H);
-      legend.push('background: ' + cache.heatText + ', green = judged real');
-    }
-    g.strokeStyle = 'rgba(0,0,0,0.12)';
-    g.lineWidth = 1;
-    g.beginPath();
-    g.moveTo(sx(0), 0); g.lineTo(sx(0), H); g.moveTo(0, sy(0)); g.lineTo(W, sy(0));
-    g.stroke();
-    if (!this.hasData()) {
-      g.fillStyle = '#555';
-      g.font = '14px system-ui, sans-serif';
-      g.textAlign = 'center';
-      g.fillText('click or drag here to draw data', W / 2, H / 2 - 10);
-      g.textAlign = 'left';
-      this.legend.textContent = 'Draw points: each becomes a Gaussian (std ' + DRAW_STD + ').';
-      return;
-    }
-    // the generator manifold: the latent grid warped by G
-    if (this.layers.manifold) {
-      var Y = cache.lines, nl = this.lineShape[0], np = this.lineShape[1];
-      g.strokeStyle = 'rgba(60,60,60,0.3)';
-      g.lineWidth = 0.8;
-      g.beginPath();
-      for (var l = 0; l < nl; l++) {
-        for (var k = 0; k < np; k++) {
-          var idx = 2 * (l * np + k), px = sx(Y[idx]), py = sy(Y[idx + 1]);
-          if (k === 0) g.moveTo(px, py); else g.lineTo(px, py);
-        }
-      }
-      g.stroke();
-      legend.push('grey: the latent grid through G');
-    }
-    var dot = function (pts, color, rad) {
-      g.fillStyle = color;
-      for (var a = 0; a < pts.length / 2; a++) {
-        var x = sx(pts[2 * a]), y = sy(pts[2 * a + 1]);
-        if (!isFinite(x) || !isFinite(y)) continue;
-        g.fillRect(x - rad, y - rad, 2 * rad, 2 * rad);
-      }
-    };
-    if (this.layers.real) {
-      g.globalAlpha = 0.55;
-      dot(this.realShow, COLORS.real, 1.6);
-      g.globalAlpha = 1;
-      if (this.targetName === 'draw') {
-        g.strokeStyle = COLORS.real;
-        g.lineWidth = 1;
-        for (var dp = 0; dp < this.points.length / 2; dp++) {
-          g.beginPath();
-          g.arc(sx(this.points[2 * dp]), sy(this.points[2 * dp + 1]), 3 * DRAW_STD / (2 * v) * W, 0, 2 * Math.PI);
-          g.stroke();
-        }
-      }
-    }
-    // generated points (moving-average weights, fixed latent codes) and their gradients
-    var fake = cache.fake, sg = cache.grad;
-    if (this.layers.fake) {
-      g.globalAlpha = 0.75;
-      dot(fake, COLORS.fake, 1.7);
-      g.globalAlpha = 1;
-    }
-    if (this.layers.real && this.targetName !== 'draw') { // the modes: circles of 3 std
-      var T = this.trainer.target, rad = Math.max(4, 3 * T.std / (2 * v) * W);
-      g.strokeStyle = COLORS.real;
-      g.lineWidth = 1.3;
-      for (var mc = 0; mc < T.numModes; mc++) {
-        g.beginPath();
-        g.arc(sx(T.centers[2 * mc]), sy(T.centers[2 * mc + 1]), rad, 0, 2 * Math.PI);
-        g.stroke();
-      }
-      legend.push('blue circles: the modes (3 std)');
-    }
-    if (this.layers.arrows) {
-      var na = sg.length / 2, norms = new Float64Array(na);
-      for (var ai = 0; ai < na; ai++) norms[ai] = Math.hypot(sg[2 * ai], sg[2 * ai + 1]);
-      // fixed: |dl/dx| per sample (sampleGrad is of the batch mean: times na) against ARROW_REF
-      var fixed = this.ctl.arrows.value === 'fixed';
-      var ref = fixed ? ARROW_REF / na : quantile(norms, 0.9);
-      this.arrowLengths = new Float64Array(na); // in CSS pixels, before the 1.5 px cut
-      if (ref > 0 && isFinite(ref)) {
-        var len = 0.05 * W, maxLen = 0.09 * W;
-        g.strokeStyle = g.fillStyle = 'rgba(20,20,20,0.8)';
-        g.lineWidth = 1;
-        for (ai = 0; ai < na; ai++) {
-          if (!(norms[ai] > 0)) continue;
-          var x0 = sx(fake[2 * ai]), y0 = sy(fake[2 * ai + 1]);
-          if (!isFinite(x0) || !isFinite(y0)) continue;
-          var len1 = Math.min(maxLen, len * norms[ai] / ref);
-          this.arrowLengths[ai] = len1;
-          if (len1 < 1.5) continue;
-          // the descent direction -grad, in screen coordinates (y flipped)
-          var ux = -sg[2 * ai] / norms[ai], uy = sg[2 * ai + 1] / norms[ai];
-          var x1 = x0 + len1 * ux, y1 = y0 + len1 * uy, hl = Math.min(4, 0.45 * len1);
-          g.beginPath();
-          g.moveTo(x0, y0); g.lineTo(x1, y1);
-          g.stroke();
-          g.beginPath();
-          g.moveTo(x1, y1);
-          g.lineTo(x1 - hl * (ux - 0.5 * uy), y1 - hl * (uy + 0.5 * ux));
-          g.lineTo(x1 - hl * (ux + 0.5 * uy), y1 - hl * (uy - 0.5 * ux));
-          g.closePath();
-          g.fill();
-        }
-      }
-      legend.push('arrows: \u2212\u2202L_G/\u2202x at ' + na + ' generated points (descent; ' +
-        (fixed ? 'fixed scale: length proportional to the gradient, so they vanish as D saturates)'
-          : 'length relative, rescaled each frame)'));
-    }
-    // key and scale
-    g.font = '11px system-ui, sans-serif';
-    g.textBaseline = 'middle';
-    var w1 = g.measureText('real').width, w2 = g.measureText('generated').width;
-    g.fillStyle = 'rgba(255,255,255,0.85)';
-    g.fillRect(4, 4, w1 + w2 + 40, 18);
-    g.fillStyle = COLORS.real; g.fillRect(9, 10, 6, 6);
-    g.fillStyle = '#222'; g.fillText('real', 18, 13);
-    g.fillStyle = COLORS.fake; g.fillRect(26 + w1, 10, 6, 6);
-    g.fillStyle = '#222'; g.fillText('generated', 35 + w1, 13);
-    g.fillStyle = 'rgba(0,0,0,0.55)';
-    g.textAlign = 'right';
-    g.fillText('[\u2212' + v + ', ' + v + ']\u00b2', W - 5, H - 9);
-    g.textAlign = 'left';
-    g.textBaseline = 'alphabetic';
-    var nPts = this.points.length / 2, nm = this.numModes();
-    var note = this.targetName === 'draw'
-      ? ' Modes: the ' + nm + (nm === 1 ? ' cluster' : ' clusters') + ' of the ' + nPts +
-        (nPts === 1 ? ' drawn point' : ' drawn points') + ' (points closer than ' +
-        CLUSTER_RADIUS.toFixed(1) + ', whose circles touch, are one cluster).'
-      : '';
-    this.legend.textContent = legend.join('; ') + '.' + note;
+    var r = D.plot(this.plot, {
+      view: this.view(), hasData: data, layers: this.layers, colors: COLORS,
+      heat: this.heat, heatText: cache.heatText, lines: cache.lines, lineShape: this.lineShape,
+      real: this.realShow, fake: cache.fake, grad: cache.grad,
+      arrowsFixed: this.ctl.arrows.value === 'fixed',
+      modes: drawn ? null : { centers: T.centers, numModes: T.numModes, std: T.std },
+      drawn: drawn ? { points: this.points, std: DRAW_STD, clusterRadius: CLUSTER_RADIUS,
+        numModes: this.numModes() } : null
+    });
+    if (r.arrowLengths) this.arrowLengths = r.arrowLengths;
+    this.legend.textContent = r.legend;
   };
-
-  /** One small line chart: series [{y, color, dash}], options {title, lo, hi, log, x}. */
-  function chart(c, xs, series, opts) {
-    var g = ctx2d(c), W = c.gdW, H = c.gdH, padL = 34, padR = 6, padT = 18, padB = 14;
-    g.fillStyle = '#fff';
-    g.fillRect(0, 0, W, H);
-    var tr = opts.log ? function (y) { return y > 0 ? Math.log10(y) : NaN; } : function (y) { return y; };
-    var lo = opts.lo, hi = opts.hi;
-    if (lo === undefined || hi === undefined) {
-      var vals = [];
-      series.forEach(function (s) {
-        for (var i = 0; i < s.y.length; i++) { var v = tr(s.y[i]); if (isFinite(v)) vals.push(v); }
-      });
-      if (vals.length) {
-        // robust range: 1st to 99th percentile (spikes clip at the edge)
-        var a = quantile(vals, 0.01), b = quantile(vals, 0.99);
-        if (lo === undefined) lo = a;
-        if (hi === undefined) hi = b;
-      } else { lo = 0; hi = 1; }
-      if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
-      var padY = 0.06 * (hi - lo);
-      if (opts.lo === undefined) lo -= padY;
-      if (opts.hi === undefined) hi += padY;
-    }
-    var xmax = Math.max(1, xs.length ? xs[xs.length - 1] : 1);
-    var px = function (x) { return padL + (W - padL - padR) * x / xmax; };
-    var py = function (y) { return padT + (H - padT - padB) * (1 - (y - lo) / (hi - lo)); };
-    g.strokeStyle = '#ddd';
-    g.lineWidth = 1;
-    g.strokeRect(padL, padT, W - padL - padR, H - padT - padB);
-    (opts.refs || []).forEach(function (r) {
-      g.strokeStyle = '#bbb'; g.setLineDash([3, 3]);
-      g.beginPath(); g.moveTo(padL, py(r)); g.lineTo(W - padR, py(r)); g.stroke();
-      g.setLineDash([]);
-    });
-    g.font = '10px system-ui, sans-serif';
-    g.fillStyle = '#666';
-    g.textAlign = 'right';
-    var lab = function (v) {
-      if (!opts.log) return fmt(v, Math.abs(hi - lo) < 2 ? 2 : 1);
-      var y = Math.pow(10, v);
-      return y < 0.01 ? y.toExponential(0) : fmt(y, 2); // not '0.00' on a log axis
-    };
-    g.fillText(lab(hi), padL - 3, padT + 7);
-    g.fillText(lab(lo), padL - 3, H - padB);
-    g.textAlign = 'right';
-    g.fillText(String(xs.length ? xs[xs.length - 1] : 0), W - padR, H - 3);
-    g.textAlign = 'left';
-    g.fillText('0', padL, H - 3);
-    g.save();
-    g.beginPath();
-    g.rect(padL, padT - 1, W - padL - padR, H - padT - padB + 2);
-    g.clip();
-    series.forEach(function (s) {
-      g.strokeStyle = s.color;
-      g.lineWidth = s.width || 1.1;
-      g.setLineDash(s.dash || []);
-      g.beginPath();
-      var pen = false;
-      for (var i = 0; i < xs.length; i++) {
-        var v = tr(s.y[i]);
-        if (!isFinite(v)) { pen = false; continue; }
-        var X = px(xs[i]), Y = py(Math.min(hi, Math.max(lo, v)));
-        if (pen) g.lineTo(X, Y); else { g.moveTo(X, Y); pen = true; }
-      }
-      g.stroke();
-    });
-    g.restore();
-    g.setLineDash([]);
-    // title with the latest values
-    g.font = '11px system-ui, sans-serif';
-    var x = 4;
-    g.fillStyle = '#222';
-    g.fillText(opts.title, x, 12);
-    x += g.measureText(opts.title).width + 6;
-    series.forEach(function (s) {
-      if (!s.label) return;
-      var last = s.y.length ? s.y[s.y.length - 1] : NaN;
-      var text = s.label + (s.fmt ? s.fmt(last) : (isFinite(last) ? fmt(last, 3) : '\u2013'));
-      g.fillStyle = s.color;
-      g.fillText(text, x, 12);
-      x += g.measureText(text).width + 6;
-    });
-  }
 
   Widget.prototype.drawCharts = function () {
-    var h = this.hist, mh = this.metricHist, K = this.numModes() || 1;
-    chart(this.charts.loss, h.step, [
-      { y: h.dLoss, color: COLORS.d, label: 'D ' },
-      { y: h.gLoss, color: COLORS.fake, label: 'G ' }
-    ], { title: 'loss' });
-    chart(this.charts.dgz, h.step, [
-      { y: h.dgz, color: COLORS.fake, label: '' }
-    ], { title: 'mean D(G(z))', lo: 0, hi: 1, refs: [0.5] });
-    chart(this.charts.gnorm, h.step, [
-      { y: h.gnorm, color: COLORS.fake, label: '', fmt: function (v) { return isFinite(v) ? v.toExponential(1) : '\u2013'; } }
-    ], { title: '\u2016\u2207G\u2016 (log)', log: true });
-    var modesFrac = mh.modes.map(function (m) { return m / K; });
-    chart(this.charts.modes, mh.step, [
-      { y: modesFrac, color: COLORS.real, label: 'modes ', width: 1.5,
-        fmt: function () { return mh.modes.length ? mh.modes[mh.modes.length - 1] + '/' + K : '\u2013'; } },
-      { y: mh.hq, color: COLORS.grey, label: 'HQ ', dash: [4, 2],
-        fmt: function (v) { return isFinite(v) ? v.toFixed(2) : '\u2013'; } }
-    ], { title: '', lo: 0, hi: 1 });
+    D.charts(this.charts, this.hist, this.metricHist, this.numModes() || 1, COLORS);
   };
 
   // ------------------------------------------------------------------------------------------
   // Mounting
   // ------------------------------------------------------------------------------------------
 
+  /** The scripts the widget needs that are not there yet. */
+  function missingScripts() {
+    var missing = [];
+    if (!(window.GdLive && window.GdLive.Trainer && window.GdLive.Trainer.prototype.setLoss)) {
+      missing.push('gd_live.js');
+    }
+    if (!(window.GdLiveDraw && window.GdLiveDraw.plot)) missing.push('gd_live_draw.js');
+    if (!readSettings()) missing.push('gd_settings.js');
+    return missing;
+  }
+
   function mountAll(retry) {
     var roots = document.querySelectorAll('[data-gd-live]');
     if (!roots.length) return;
-    var ready = window.GdLive && window.GdLive.Trainer && window.GdSettings;
-    if (!ready && retry !== false && document.readyState !== 'complete') {
-      // gd_live.js may come later (async or deferred): try once more when the page has loaded
+    var missing = missingScripts();
+    if (missing.length && retry !== false && document.readyState !== 'complete') {
+      // the others may come later (async, deferred or after this one): try once more when the
+      // page has loaded
       window.addEventListener('load', function () { mountAll(false); });
       return;
     }
-    if (!window.GdLive || !window.GdLive.Trainer || !readSettings()) {
-      var missing = readSettings() ? 'gd_live.js' : 'gd_settings.js';
+    if (missing.length) {
       Array.prototype.forEach.call(roots, function (r) {
-        r.textContent = 'The live GAN needs ' + missing + ', which did not load.';
+        r.textContent = 'The live GAN needs ' + missing.join(' and ') + ', which did not load.';
       });
       return;
     }
-    injectStyle();
+    readSettings();
+    D = window.GdLiveDraw;
+    ensureStyle();
     Array.prototype.forEach.call(roots, function (root) {
       if (root.gdLive) return;
       var w = new Widget(root, window.GdLive);

@@ -1,10 +1,11 @@
 """The settings the page's JavaScript trainer reads, generated from the package.
 
-The live GAN of chapters 5 and 7 runs in the reader's browser (``book/_static/gd_live.js`` and
-``gd_live_ui.js``). Its recipe (:data:`gandemo.experiments.LIVE_RECIPE`) and its colours
-(:data:`gandemo.plots.style.COLORS`) are facts of the package, so the page does not restate
-them: ``python -m gandemo page-settings`` writes them to ``book/_static/gd_settings.js``
-(``make page-settings``), and a test fails while that file is not current.
+The live GAN of chapters 5 and 7 runs in the reader's browser (``book/_static/gd_live.js``, the
+core, with ``gd_live_ui.js``, ``gd_live_draw.js`` and ``gd_live.css``, the page UI). Its recipe
+(:data:`gandemo.experiments.LIVE_RECIPE`) and its colours (:data:`gandemo.plots.style.COLORS`)
+are facts of the package, so the page does not restate them: ``python -m gandemo
+page-settings`` writes them to ``book/_static/gd_settings.js`` (``make page-settings``), and a
+test fails while that file is not current.
 """
 
 from __future__ import annotations

@@ -45,12 +45,13 @@ LIVE_MIN_QUALITY = 0.2
 
 @pytest.fixture(scope="module")
 def page(browser):
-    """A blank page with gd_live.js loaded (and nothing else)."""
+    """A blank page with gd_live.js and the settings it reads (gd_settings.js) loaded."""
     context = browser.new_context()
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.set_content("<!doctype html><html><head></head><body></body></html>")
+    pg.add_script_tag(path=str(LIVE_JS.with_name("gd_settings.js")))
     pg.add_script_tag(path=str(LIVE_JS))
     assert pg.evaluate("() => typeof GdLive.Trainer") == "function"
     yield pg
@@ -913,11 +914,12 @@ def test_saturation_preset_saturates(page, seed):
 
 
 def test_loads_as_classic_script_from_file(browser, tmp_path):
-    """A page opened from file:// with a plain <script src> gets GdLive, with no error."""
+    """A page opened from file:// with plain <script src> tags gets GdLive, with no error."""
+    settings = LIVE_JS.with_name("gd_settings.js")
     html = tmp_path / "live.html"
     html.write_text(
-        f'<!doctype html><html><head><script src="{LIVE_JS.as_uri()}"></script></head>'
-        "<body></body></html>"
+        f'<!doctype html><html><head><script src="{settings.as_uri()}"></script>'
+        f'<script src="{LIVE_JS.as_uri()}"></script></head><body></body></html>'
     )
     context = browser.new_context()
     try:
@@ -934,5 +936,26 @@ def test_loads_as_classic_script_from_file(browser, tmp_path):
         assert {"Adam", "LOSSES", "MLP", "Trainer", "grid", "modeCoverage", "ring"} <= set(names)
         assert steps == 3
         assert errors == []
+        # without the settings file the core loads, and a trainer says what is missing
+        html.write_text(f'<!doctype html><script src="{LIVE_JS.as_uri()}"></script>')
+        pg.goto(html.as_uri())
+        message = pg.evaluate(
+            "() => { try { new GdLive.Trainer(GdLive.ring()); return ''; }"
+            " catch (e) { return e.message; } }"
+        )
+        assert "gd_settings.js" in message and "not loaded" in message
     finally:
         context.close()
+
+
+def test_a_trainer_left_to_its_defaults_has_the_packages(page):
+    """gd_live.js restates no default: what an option left out takes comes from gd_settings.js,
+    generated from gandemo.training.TrainerConfig."""
+    config = page.evaluate("() => new GdLive.Trainer(GdLive.ring()).config")
+    defaults = gd.training.TrainerConfig.defaults()
+    names = gd.page._JS_NAMES
+    assert {js: config[js] for js in names.values()} == {
+        js: list(v) if isinstance(v, tuple) else v
+        for js, v in ((names[k], defaults[k]) for k in names)
+    }
+    assert config["act"] == "leaky_relu" and config["schedule"] is None

@@ -619,6 +619,17 @@ function () {
     return true;
   }
 
+  // The package's Trainer defaults, from gd_settings.js (loaded first in a page; required here
+  // under node)
+  function packageDefaults() {
+    var g = typeof globalThis !== 'undefined' ? globalThis : self;
+    if (!(g && g.GdSettings) && typeof require === 'function') require('./gd_settings.js');
+    if (!(g && g.GdSettings && g.GdSettings.defaults)) {
+      throw new Error('gd_live.js: gd_settings.js (the package\'s Trainer defaults) is not loaded');
+    }
+    return g.GdSettings.defaults;
+  }
+
   function hidden(width, depth) {
     var out = [];
     for (var i = 0; i < depth; i++) out.push(width);
@@ -626,12 +637,13 @@ function () {
   }
 
   /**
-   * new Trainer(target, opts): opts (with the package's defaults) loss 'non-saturating',
-   * seed 0, latentDim 2, width 64, depth 2, batchSize 128, dSteps 1, lrG 1e-3, lrD 1e-3,
-   * betas [0.5, 0.999], slope 0.2 (0: ReLU), act (hidden units, default 'leaky_relu'),
-   * gOptimizer and dOptimizer 'adam' (or 'sgd': plain gradient descent; betas are Adam's),
-   * gOutput 'linear', ema null (or a decay, e.g. 0.99: samples and metrics then use an exponential
-   * moving average of G's weights, updated after every generator update), schedule null (or
+   * new Trainer(target, opts): opts loss, seed, latentDim, width, depth, batchSize, dSteps, lrG,
+   * lrD, betas, slope (0: ReLU), gOptimizer and dOptimizer ('adam' or 'sgd': plain gradient
+   * descent; betas are Adam's), gOutput, ema (null, or a decay, e.g. 0.99: samples and metrics
+   * then use an exponential moving average of G's weights, updated after every generator
+   * update); one left out takes the package's default (gandemo.training.TrainerConfig, written
+   * into gd_settings.js by `python -m gandemo page-settings`). Two options are the page's own:
+   * act (hidden units, default 'leaky_relu') and schedule null (or
    * [[fromStep, lrG, lrD], ...] as gandemo.experiments.Recipe: see ratesAt; it overrides lrG and
    * lrD). G starts from stream (seed, 0), D from (seed + 1, 0); real batches, latent codes and
    * penalty mixing weights come from streams (seed, 1), (seed, 2), (seed, 3).
@@ -646,15 +658,18 @@ function () {
    */
   function Trainer(target, opts) {
     opts = opts || {};
+    var D = packageDefaults();
+    function pick(key) {
+      var v = opts[key] === undefined ? D[key] : opts[key];
+      return Array.isArray(v) ? v.slice() : v;
+    }
     var o = this.config = {
-      loss: opts.loss || 'non-saturating', seed: opts.seed || 0,
-      latentDim: opts.latentDim || 2, width: opts.width || 64, depth: opts.depth || 2,
-      batchSize: opts.batchSize || 128, dSteps: opts.dSteps === undefined ? 1 : opts.dSteps,
-      lrG: opts.lrG || 1e-3, lrD: opts.lrD || 1e-3, betas: opts.betas || [0.5, 0.999],
-      slope: opts.slope === undefined ? 0.2 : opts.slope, act: opts.act || 'leaky_relu',
-      gOutput: opts.gOutput || 'linear', ema: opts.ema === undefined ? null : opts.ema,
+      loss: pick('loss'), seed: pick('seed'), latentDim: pick('latentDim'), width: pick('width'),
+      depth: pick('depth'), batchSize: pick('batchSize'), dSteps: pick('dSteps'),
+      lrG: pick('lrG'), lrD: pick('lrD'), betas: pick('betas'), slope: pick('slope'),
+      act: opts.act || 'leaky_relu', gOutput: pick('gOutput'), ema: pick('ema'),
       schedule: opts.schedule || null,
-      gOptimizer: opts.gOptimizer || 'adam', dOptimizer: opts.dOptimizer || 'adam'
+      gOptimizer: pick('gOptimizer'), dOptimizer: pick('dOptimizer')
     };
     checkLoss(o.loss);
     checkCount(o.dSteps, 'dSteps');

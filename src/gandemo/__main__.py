@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sub.add_parser(
         "page-settings",
-        help="print the page's gd_settings.js (the live trainer's recipe and colours)",
+        help="print the page's gd_settings.js (trainer defaults, live recipe, colours)",
         description="Print the settings the page's JavaScript trainer reads, generated from the "
         "package (gandemo.page): make page-settings writes them to book/_static/gd_settings.js.",
     )

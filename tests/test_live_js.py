@@ -959,3 +959,17 @@ def test_a_trainer_left_to_its_defaults_has_the_packages(page):
         for js, v in ((names[k], defaults[k]) for k in names)
     }
     assert config["act"] == "leaky_relu" and config["schedule"] is None
+
+
+def test_each_loss_says_how_the_page_shows_its_discriminator(page):
+    """The heatmap's scale is part of a loss's entry, so a new loss brings its own and the
+    drawing code names no loss."""
+    views = page.evaluate(
+        "() => Object.fromEntries(Object.entries(GdLive.LOSSES).map(([k, v]) => [k, v.view]))"
+    )
+    assert set(views) == set(gd.losses.LOSSES)
+    for name, view in views.items():
+        assert view["text"], name
+        assert view.get("sigmoid") or "lo" not in view or view["lo"] < view["hi"], name
+    draw = LIVE_JS.with_name("gd_live_draw.js").read_text()
+    assert not [name for name in gd.losses.LOSSES if f"'{name}'" in draw]

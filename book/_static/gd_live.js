@@ -357,35 +357,43 @@ function () {
   var minimaxD = dLoss(
     function (a) { return softplus(-a); }, function (a) { return -dsoftplus(-a); },
     softplus, dsoftplus);
+  // Each loss: d and g (the two losses of logits), penalty (the gradient-penalty weight) and view,
+  // how the page shows D's output a as a heatmap in [0, 1]: sigmoid(a) (a probability), a
+  // clipped to [lo, hi] and scaled, or (no lo, hi: an unbounded critic) scaled to its range
   var LOSSES = {
     'saturating': {
       d: minimaxD,
       g: gLoss(function (a) { return -softplus(a); }, function (a) { return -dsoftplus(a); }),
-      penalty: 0
+      penalty: 0,
+      view: { sigmoid: true, text: 'D(x) = \u03c3(logit)' }
     },
     'non-saturating': {
       d: minimaxD,
       g: gLoss(function (a) { return softplus(-a); }, function (a) { return -dsoftplus(-a); }),
-      penalty: 0
+      penalty: 0,
+      view: { sigmoid: true, text: 'D(x) = \u03c3(logit)' }
     },
     'least-squares': {
       d: dLoss(function (a) { return 0.5 * (a - 1) * (a - 1); }, function (a) { return a - 1; },
                function (a) { return 0.5 * a * a; }, function (a) { return a; }),
       g: gLoss(function (a) { return 0.5 * (a - 1) * (a - 1); }, function (a) { return a - 1; }),
-      penalty: 0
+      penalty: 0,
+      view: { lo: 0, hi: 1, text: 'D(x) clipped to [0, 1]' }
     },
     'hinge': {
       // relu's gradient is 0 at 0, as in PyTorch
       d: dLoss(function (a) { return relu(1 - a); }, function (a) { return 1 - a > 0 ? -1 : 0; },
                function (a) { return relu(1 + a); }, function (a) { return 1 + a > 0 ? 1 : 0; }),
       g: gLoss(function (a) { return -a; }, function () { return -1; }),
-      penalty: 0
+      penalty: 0,
+      view: { lo: -1, hi: 1, text: 'D(x) from \u22121 to 1' }
     },
     'wasserstein-gp': {
       d: dLoss(function (a) { return -a; }, function () { return -1; },
                function (a) { return a; }, function () { return 1; }),
       g: gLoss(function (a) { return -a; }, function () { return -1; }),
-      penalty: 10
+      penalty: 10,
+      view: { text: 'critic value, scaled to its range in view' } // unbounded: lo, hi from it
     }
   };
 

@@ -71,20 +71,14 @@
 
   /** D's heatmap value in [0, 1] of the output a under the loss name (and how it is scaled, for
    *  the legend); out: the outputs in view (a critic is scaled to their range). */
+  /** How D's outputs out are shown for the loss name: the loss's view (gd_live.js LOSSES). */
   function heatScale(name, out) {
-    if (name === 'saturating' || name === 'non-saturating') {
-      return { f: sigmoid, text: 'D(x) = \u03c3(logit)' };
-    }
-    if (name === 'least-squares') {
-      return { f: function (a) { return Math.min(1, Math.max(0, a)); }, text: 'D(x) clipped to [0, 1]' };
-    }
-    if (name === 'hinge') {
-      return { f: function (a) { return Math.min(1, Math.max(0, (a + 1) / 2)); },
-        text: 'D(x) from \u22121 to 1' };
-    }
-    var lo = quantile(out, 0.02), hi = quantile(out, 0.98), span = hi - lo || 1;
-    return { f: function (a) { return Math.min(1, Math.max(0, (a - lo) / span)); },
-      text: 'critic value, scaled to its range in view' };
+    var view = root.GdLive.LOSSES[name].view;
+    if (view.sigmoid) return { f: sigmoid, text: view.text };
+    var lo = view.lo, hi = view.hi;
+    if (lo === undefined) { lo = quantile(out, 0.02); hi = quantile(out, 0.98); }
+    var span = hi - lo || 1;
+    return { f: function (a) { return Math.min(1, Math.max(0, (a - lo) / span)); }, text: view.text };
   }
 
   /** Paint D's outputs out at the heatGrid points into the small canvas heat (n x n pixels),

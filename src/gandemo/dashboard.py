@@ -1,7 +1,7 @@
 r"""A live training dashboard for JupyterLab: controls, Start / Pause / Reset, single steps.
 
 The dashboard drives a :class:`gandemo.training.Trainer` in a background thread and shows a
-:class:`gandemo.plots.training.TrainingFigure`, updated in place. Redraws are throttled by a time
+:class:`gandemo.plots.live.TrainingFigure`, updated in place. Redraws are throttled by a time
 budget: after each redraw the next one waits until the redraw's own cost is at most
 ``redraw_budget`` (default 8 %) of the wall time, so the live view slows training by about that
 much whatever the machine (:func:`measure_overhead` measures it).
@@ -34,7 +34,8 @@ import numpy as np
 from . import widgets
 from .data import TARGETS
 from .experiments import RECIPES, recipe_for
-from .plots.training import TrainingFigure, latent_lines, metric_text
+from .plots.latent import latent_lines
+from .plots.live import TrainingFigure, metric_text
 from .training import LOSSES, Callback, Trainer, TrainingDiverged
 from .utils import check_nonnegative_int, check_positive, check_positive_int
 

@@ -355,7 +355,7 @@ def discriminator_lag(
 
     the mean gap where the two densities put their mass, with :math:`p_g` from
     :func:`generator_density`, on the points ``x`` (default: those of a
-    :class:`gandemo.plots.training.TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an
+    :class:`gandemo.plots.live.TrainingFigure`). 0 when :math:`D = D^*`; about 0.5 for an
     untrained :math:`D` (:math:`D \approx 1/2`) while the two densities do not overlap
     (:math:`D^* \in \{0, 1\}`).
 

@@ -78,7 +78,7 @@ class FrameRecorder(Callback):
         models: one model index, or a mapping from labels to model indices (e.g.
             ``{"saturating": 0, "non-saturating": 5}``).
         points: where to evaluate :math:`D` (default: :func:`gandemo.metrics.evaluation_points`, a
-            :class:`gandemo.plots.training.TrainingFigure`'s points).
+            :class:`gandemo.plots.live.TrainingFigure`'s points).
         n: samples per snapshot (drawn from the model's viewing stream).
 
     Attributes:
@@ -149,7 +149,7 @@ def record_frames(
         steps: generator steps to train.
         frames: evenly spaced moments to keep after the start.
         points: where to evaluate :math:`D` (default: :func:`gandemo.metrics.evaluation_points`, a
-            :class:`gandemo.plots.training.TrainingFigure`'s points).
+            :class:`gandemo.plots.live.TrainingFigure`'s points).
         early: log-spaced moments to keep before the first evenly spaced one.
         model: the model to record.
     """

@@ -8,7 +8,9 @@ module                                 draws
 :mod:`gandemo.plots.theory`            exact quantities: V estimates, D*, C(G), landscapes
 :mod:`gandemo.plots.dirac`             the Dirac-GAN: trajectories, eigenvalues
 :mod:`gandemo.plots.saturation`        the generator's gradient and the "total loss"
-:mod:`gandemo.plots.training`          training runs: live figure, players, curves, latent maps
+:mod:`gandemo.plots.live`              a training run as it goes: live figure, its player
+:mod:`gandemo.plots.runs`              finished runs: curves, comparisons, sample players
+:mod:`gandemo.plots.latent`            the generator's latent plane: grids, lines, maps
 :mod:`gandemo.plots.digits`            digit image grids
 =====================================  =========================================================
 
@@ -21,7 +23,17 @@ from __future__ import annotations
 
 from .._lazy import lazy_attributes
 
-SUBMODULES = ("style", "losses", "theory", "dirac", "saturation", "training", "digits")
+SUBMODULES = (
+    "style",
+    "losses",
+    "theory",
+    "dirac",
+    "saturation",
+    "live",
+    "runs",
+    "latent",
+    "digits",
+)
 #: names of :mod:`gandemo.plots.style` also reachable as ``gd.plots.<name>``
 STYLE_NAMES = ("COLORS", "LOSS_COLORS", "use_style")
 

@@ -77,7 +77,7 @@ def freeze_layout(fig) -> None:
     fig.set_layout_engine("none")
 
 
-#: Colours of the modes in :func:`gandemo.plots.training.latent_map` (qualitative; grey is
+#: Colours of the modes in :func:`gandemo.plots.latent.latent_map` (qualitative; grey is
 #: no mode).
 MODE_COLORS = (
     "#1b9e77",

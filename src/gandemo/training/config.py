@@ -138,7 +138,7 @@ class TrainerConfig(Mapping):
         return {f.name: f.default for f in dataclasses.fields(cls)}
 
     @classmethod
-    def signature(cls, *first: inspect.Parameter) -> inspect.Signature:
+    def signature(cls, *first):
         """A signature with parameters ``first``, then every setting as a keyword argument with
         its default (what :class:`~gandemo.training.Trainer` shows to ``help``)."""
         return inspect.Signature(

@@ -1,9 +1,13 @@
-"""Tests of gandemo.dashboard: the training dashboard (its figure is tested in
-test_plots_training.py)."""
+"""Tests of gandemo.dashboard: the training session, its ipywidgets panel and the dashboard
+that joins them (its figure is tested in test_plots_training.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import matplotlib
 
@@ -213,7 +217,82 @@ def test_dashboard_bad_input(kwargs, pattern):
         gd.dashboard.TrainingDashboard(device="cpu", **kwargs)
 
 
-def test_overhead_measurement_reports_both_rates():
-    cost = gd.dashboard.measure_overhead("gaussian", steps=200)
+def test_overhead_measurement_reports_both_rates(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_dashboard import measure_overhead
+
+    cost = measure_overhead("gaussian", steps=200)
     assert cost["plain_steps_per_s"] > 0 and cost["live_steps_per_s"] > 0
     assert np.isfinite(cost["overhead"]) and cost["redraws"] >= 1
+
+
+def test_a_session_trains_without_ipywidgets():
+    code = textwrap.dedent(
+        """
+        import sys
+        import matplotlib
+        matplotlib.use("Agg")
+        from gandemo.dashboard.session import TrainingSession
+        session = TrainingSession("ring", device="cpu", width=16, depth=1, batch_size=32)
+        session.step_both()
+        session.start(5)
+        assert session.wait(120) and session.trainer.step == 6, session.trainer.step
+        session.configure(lr_g=1e-4, seed=2)
+        session.reset()
+        assert "ipywidgets" not in sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_observers_are_told_what_changed():
+    session = gd.dashboard.TrainingSession("ring", device="cpu", **BOARD)
+    told = []
+    tell = told.append
+    assert session.on_change(tell) is tell
+    session.configure(lr_g=1e-4)
+    keys = {k for keys in told for k in keys}
+    assert {"lr_g", "schedule", "status", "figure"} <= keys and "lr_d" not in keys
+    told.clear()
+    session.step_both()
+    assert {"step", "status", "figure"} <= {k for keys in told for k in keys}
+    told.clear()
+    session.configure(target="digits")  # the new target's recipe: rates, k and batch size
+    keys = {k for keys in told for k in keys}
+    assert {"target", "lr_g", "lr_d", "d_steps", "batch_size", "status"} <= keys
+    told.clear()
+    session.reset()
+    assert {"model", "step", "figure"} <= {k for keys in told for k in keys}
+    told.clear()
+    session.start(3)
+    assert session.wait(120)
+    assert sum(keys == ("step",) for keys in told) >= 2 and session.status_text == "done"
+
+
+def test_the_engine_checks_a_change_and_a_bad_one_changes_nothing():
+    board = gd.dashboard.TrainingDashboard("ring", device="cpu", **BOARD)
+    trainer, config = board.trainer, board.trainer.config
+    settings = dict(board.settings)
+    for changes, pattern in [
+        (dict(loss="hinge", lr_g=0), "lr_g"),  # two setters: checked before either applies
+        (dict(d_steps=1.5), "d_steps"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(target="grid", lr_d=-1), "lr_d"),
+        (dict(seed=-1, manifold=False), "seed"),
+    ]:
+        with pytest.raises(ValueError, match=pattern):
+            board.configure(**changes)
+        assert board.settings == settings and board.trainer.config == config, changes
+    board.start(10**7)  # while training runs, a change waits for a step: checked at once
+    with pytest.raises(ValueError, match="loss"):
+        board.configure(loss="wasserstein")
+    board.pause()
+    assert trainer.loss_changes == [] and board.settings == settings
+
+
+def test_the_panel_says_what_the_engine_refuses():
+    board = gd.dashboard.TrainingDashboard("ring", scheme="simultaneous", device="cpu", **BOARD)
+    board.widget()
+    board.controls["d_steps"].value = 2
+    assert "simultaneous" in board.status.value and board.controls["d_steps"].value == 1
+    assert board.trainer.config["d_steps"] == 1 and board.settings["d_steps"] == 1

@@ -22,7 +22,6 @@ and :data:`PACGAN_ROWS` the published rows of PacGAN (Lin et al., 2018) to read 
 
 from __future__ import annotations
 
-import inspect
 import math
 import textwrap
 import time
@@ -36,7 +35,7 @@ import torch
 from . import data as data_module
 from .losses import LOSSES
 from .metrics import METRICS
-from .training import Trainer, summarize
+from .training import Trainer, TrainerConfig, summarize
 from .utils import check_nonnegative_int, check_positive_int
 
 __all__ = [
@@ -101,10 +100,7 @@ class Recipe:
 
         Introduced in :doc:`/chapters/07_train_live`.
         """
-        defaults = {
-            k: v.default for k, v in inspect.signature(Trainer).parameters.items() if k != "data"
-        }
-        s = {**defaults, **self.settings}
+        s = {**TrainerConfig.defaults(), **self.settings}
         units = "ReLU" if s["slope"] == 0 else f"LeakyReLU ({s['slope']:g})"
         d_steps = f"{s['d_steps']} D step{'s' if s['d_steps'] > 1 else ''} per G step"
         parts = [
@@ -245,8 +241,8 @@ def recipe_for(target: str) -> Recipe:
         return RECIPES[target]
     if target not in data_module.TARGETS:
         raise ValueError(f"target must be one of {sorted(data_module.TARGETS)}; got {target!r}")
-    defaults = inspect.signature(Trainer).parameters
-    rates = (0, defaults["lr_g"].default, defaults["lr_d"].default)
+    defaults = TrainerConfig.defaults()
+    rates = (0, defaults["lr_g"], defaults["lr_d"])
     return Recipe({}, (rates,), DEFAULT_STEPS, "the engine's defaults")
 
 

@@ -25,7 +25,7 @@ from ..utils import (
 )
 from . import checkpoint
 from .callbacks import Callback, Every, ProgressBar
-from .config import TrainerConfig, check_loss
+from .config import TrainerConfig
 from .history import History, Snapshot, TrainingDiverged
 from .runtime import (
     FlatAdam,
@@ -520,14 +520,13 @@ class Trainer:
         last step trained with the old loss. A checkpoint saved afterwards stores the new loss
         (not the list of changes).
         """
-        loss = check_loss(loss)
         which = range(self.n_models) if model is None else [self.check_model(model)]
         names = list(self.config.loss)
         for e in which:
             if names[e] != loss:
                 self.loss_changes.append((self.step, e, names[e], loss))
                 names[e] = loss
-        self.config = self.config.replace(loss=names)
+        self.config = self.config.replace(loss=names)  # checks the name (a bad one changes nothing)
         self.history.models = self.models  # the record names the loss as of the latest change
 
     def set_d_steps(self, d_steps: int) -> None:

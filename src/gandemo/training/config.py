@@ -196,8 +196,6 @@ class TrainerConfig(Mapping):
     def __len__(self) -> int:
         return len(self.names())
 
-    __hash__ = None  # the rates may be lists on the way in; a config is not a dict key
-
 
 # -- the checks, each with the message a user sees ------------------------------------------------
 
